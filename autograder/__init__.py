@@ -1,0 +1,1 @@
+"""Batch grading of the course notebooks on top of nbgrader."""

@@ -1,0 +1,76 @@
+"""Assertions for the notebooks' tests: tolerant of every correct answer, strict about types.
+
+Every check converts the student's value to a real numeric array first, so a
+list, a numpy array of any float dtype or a torch tensor is accepted, while an
+object that only pretends to be equal (an `__eq__` that always returns True)
+fails the conversion instead of passing the comparison.
+"""
+import numbers
+
+import numpy as np
+
+
+def as_array(value, name: str = "result", shape: tuple | None = None) -> np.ndarray:
+    """`value` as a float64 numpy array, with an optional expected shape (None entries match any size)."""
+    if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU or requiring grad
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise TypeError(f"dtype {array.dtype}")
+        array = array.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise AssertionError(
+            f"{name}: expected numbers (a list, numpy array or torch tensor), got {type(value).__name__} ({error})"
+        ) from None
+    if shape is not None:
+        ok = array.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, array.shape))
+        if not ok:
+            wanted = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise AssertionError(f"{name}: expected shape {wanted}, got {array.shape}")
+    return array
+
+
+def assert_close(actual, expected, name: str = "result", rtol: float = 1e-5, atol: float = 1e-6, hint: str = ""):
+    """Assert `actual` matches `expected` (same shape, no NaN, within tolerances)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    actual = as_array(actual, name, shape=expected.shape)
+    if np.isnan(actual).any() and not np.isnan(expected).any():
+        raise AssertionError(f"{name}: contains NaN{_hint(hint or 'a division by zero?')}")
+    if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):
+        diff = np.abs(actual - expected)
+        where = np.unravel_index(np.nanargmax(diff), diff.shape) if diff.ndim else ()
+        raise AssertionError(
+            f"{name}: values differ; largest difference {np.nanmax(diff):.3g} at index {tuple(int(i) for i in where)}: "
+            f"expected {expected[where]!r:.8}, got {actual[where]!r:.8}{_hint(hint)}"
+        )
+
+
+def assert_scalar(value, name: str = "result") -> float:
+    """Assert `value` is one real number (a Python or numpy scalar, or a 0-d array/tensor) and return it."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    array = as_array(value, name)
+    if array.size != 1:
+        raise AssertionError(f"{name}: expected a single number, got shape {array.shape}")
+    return float(array.reshape(()))
+
+
+def assert_sequence_equal(actual, expected, name: str = "result", hint: str = ""):
+    """Assert two sequences of plain values (strings, ints) are equal element by element."""
+    if isinstance(actual, (str, bytes)) or not hasattr(actual, "__len__"):
+        raise AssertionError(f"{name}: expected a list, got {type(actual).__name__}")
+    actual, expected = list(actual), list(expected)
+    if len(actual) != len(expected):
+        raise AssertionError(f"{name}: expected {len(expected)} items, got {len(actual)}: {actual!r}{_hint(hint)}")
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        if not (isinstance(a, type(e)) or isinstance(a, numbers.Integral) and isinstance(e, numbers.Integral)):
+            raise AssertionError(f"{name}[{i}]: expected a {type(e).__name__}, got {type(a).__name__}")
+        # Compare with the expected type's own __eq__, so a subclass cannot override it.
+        same = int(a) == int(e) if isinstance(e, numbers.Integral) else type(e).__eq__(e, a) is True
+        if not same:
+            raise AssertionError(f"{name}[{i}]: expected {e!r}, got {a!r}{_hint(hint)}")
+
+
+def _hint(hint: str) -> str:
+    return f". Hint: {hint}" if hint else ""

@@ -1,0 +1,25 @@
+"""nbgrader configuration for this course (read by every nbgrader command run here).
+
+solutions/ is nbgrader's source, notebooks/ its release; everything grading
+produces (submissions, autograded copies, feedback, the gradebook) lives under
+the git-ignored grading/ folder.
+"""
+import os
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+here = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "embeddings"
+c.CourseDirectory.root = here
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
+c.CourseDirectory.solution_directory = os.path.join("grading", "solution")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "grading", "gradebook.db")
+
+# Loading transformer models takes longer than nbgrader's 30 s default per cell.
+c.Execute.timeout = 300
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

