@@ -2,12 +2,14 @@
 
   alice  answers every exercise with the instructor's solution  -> full marks
   bob    does the same but makes one classic mistake            -> full marks minus that exercise
+         (sample_answers/<assignment>.py says which)
   carol  submits the student notebook untouched                 -> zero
 
 Their notebooks are built from the release and the solutions, so the sample
 class follows every change to an assignment and never goes stale.
 """
 import re
+import runpy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import nbformat
 from .course import Course
 
 STUDENTS = ("alice", "bob", "carol")
+ANSWERS = Path(__file__).resolve().parent / "sample_answers"
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -23,27 +26,16 @@ _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 class WrongAnswer:
     cell: str      # grade_id of the solution cell bob gets wrong
     source: str    # what he writes there instead
-    loses: int     # points the hidden and visible tests must take away
+    loses: int     # points the visible and hidden tests must take away
 
 
-WRONG_ANSWERS = {
-    "01_types": WrongAnswer(
-        cell="cosine",
-        loses=1,  # test_cosine: the zero-vector case returns nan; the visible test still passes
-        source='''\
-def cosine(u, v):
-    u, v = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
-    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
-
-
-def cosine_matrix(A, B):
-    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
-    A = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
-    B = B / np.maximum(np.linalg.norm(B, axis=1, keepdims=True), 1e-12)
-    return A @ B.T
-''',
-    ),
-}
+def wrong_answer(assignment: str) -> WrongAnswer | None:
+    """Bob's mistake, from sample_answers/<assignment>.py (CELL, SOURCE, LOSES), if the assignment has one."""
+    path = ANSWERS / f"{assignment}.py"
+    if not path.is_file():
+        return None
+    spec = runpy.run_path(str(path))
+    return WrongAnswer(cell=spec["CELL"], source=spec["SOURCE"], loses=spec["LOSES"])
 
 
 def solution_code(source: str) -> str:
@@ -76,7 +68,7 @@ def build_sample_class(course: Course, assignment: str, dest: Path | None = None
         release_nb = nbformat.read(course.release / assignment / f"{notebook}.ipynb", as_version=4)
         answers = _answers(source_nb)
         wrong = dict(answers)
-        mistake = WRONG_ANSWERS.get(assignment)
+        mistake = wrong_answer(assignment)
         if mistake and mistake.cell in wrong:
             wrong[mistake.cell] = mistake.source
         for student, nb in (("alice", _fill(release_nb, answers)), ("bob", _fill(release_nb, wrong)), ("carol", release_nb)):
@@ -88,5 +80,5 @@ def build_sample_class(course: Course, assignment: str, dest: Path | None = None
 
 def expected_scores(assignment: str, max_score: float) -> dict[str, float]:
     """What each sample student must score on `assignment`."""
-    mistake = WRONG_ANSWERS.get(assignment)
+    mistake = wrong_answer(assignment)
     return {"alice": max_score, "bob": max_score - (mistake.loses if mistake else 0), "carol": 0.0}
