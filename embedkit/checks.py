@@ -26,7 +26,7 @@ def as_array(value, name: str = "result", shape: tuple | None = None) -> np.ndar
     if shape is not None:
         ok = array.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, array.shape))
         if not ok:
-            wanted = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            wanted = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
             raise AssertionError(f"{name}: expected shape {wanted}, got {array.shape}")
     return array
 
@@ -42,7 +42,7 @@ def assert_close(actual, expected, name: str = "result", rtol: float = 1e-5, ato
         where = np.unravel_index(np.nanargmax(diff), diff.shape) if diff.ndim else ()
         raise AssertionError(
             f"{name}: values differ; largest difference {np.nanmax(diff):.3g} at index {tuple(int(i) for i in where)}: "
-            f"expected {expected[where]!r:.8}, got {actual[where]!r:.8}{_hint(hint)}"
+            f"expected {float(expected[where]):.6g}, got {float(actual[where]):.6g}{_hint(hint)}"
         )
 
 
