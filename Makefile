@@ -5,19 +5,24 @@ BIN    := $(VENV)/bin
 DEVICE ?= auto
 JOBS   ?= 2
 ASSIGNMENT ?=
+COURSE_REPO ?=
+DEST ?=
 export DEVICE JOBS
+# nbgrader runs tools of its environment (alembic) by name.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 # Tests and grading never touch the network: models come from pip packages.
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup student demo grade test lab bench lock clean
+.PHONY: help setup student publish demo grade test browser lab bench lock clean
 
 help:
 	@echo "make demo    build student notebooks, grade the sample class, print the grade table"
 	@echo "make test    run the test suite"
 	@echo "make setup   create $(VENV) (only if missing) and install the pinned dependencies"
 	@echo "make student regenerate notebooks/ from solutions/"
+	@echo "make publish DEST=dir  write the student-facing tree (no solutions) to push to a public repository"
 	@echo "make grade   grade the submissions under grading/submitted (ASSIGNMENT=..., JOBS=N)"
 	@echo "make lab     JupyterLab with nbgrader's extensions on this course (localhost only)"
 	@echo "make bench   wall time and peak memory of every solution notebook"
@@ -31,11 +36,15 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[grader,test]'
 	touch $@
 
 student: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m autograder release
+	$(OFFLINE) $(BIN)/python -m autograder release $(if $(COURSE_REPO),--course-repo $(COURSE_REPO))
+
+publish: $(STAMP)
+	@test -n "$(DEST)" || { echo "usage: make publish DEST=path/to/student-repo [COURSE_REPO=https://github.com/...]"; exit 2; }
+	$(OFFLINE) $(BIN)/python -m autograder publish $(DEST) $(if $(COURSE_REPO),--course-repo $(COURSE_REPO))
 
 demo: student
 	$(OFFLINE) $(BIN)/python -m autograder demo --jobs $(JOBS) --device $(DEVICE)
@@ -43,10 +52,17 @@ demo: student
 grade: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m autograder grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(OFFLINE) $(BIN)/python -m pytest
 
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser of its own).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: could not install Debian's chromium (needs root): browser tests are skipped outside CI"
+
 lab: $(STAMP)
+	mkdir -p grading/exchange
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser
 
 bench: $(STAMP)
@@ -57,5 +73,5 @@ lock: $(STAMP)
 	  | sed -e '1i # The whole resolved dependency set, pinned. Regenerate with: make lock' > requirements.lock
 
 clean:
-	rm -rf grading .pytest_cache
+	rm -rf grading .pytest_cache test-artifacts
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

@@ -19,6 +19,9 @@ c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
 c.CourseDirectory.solution_directory = os.path.join("grading", "solution")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "grading", "gradebook.db")
 
+# One machine: the exchange (release, fetch, submit from JupyterLab) lives in grading/ too.
+c.Exchange.root = os.path.join(here, "grading", "exchange")
+
 # Loading transformer models takes longer than nbgrader's 30 s default per cell.
 c.Execute.timeout = 300
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -14,7 +14,12 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("release", help="generate the student notebooks from solutions/")
     p.add_argument("--dest", type=Path, default=None, help="output folder (default: notebooks/)")
+    p.add_argument("--course-repo", default=None, help="repository the Colab set-up cell installs from")
     p.add_argument("assignments", nargs="*")
+
+    p = sub.add_parser("publish", help="write the student-facing tree (no solutions) for a public repository")
+    p.add_argument("dest", type=Path)
+    p.add_argument("--course-repo", default=None, help="its public address (default: pyproject.toml's course_repo)")
 
     sub.add_parser("sample", help="write the sample class (alice, bob, carol) into the grading folder")
 
@@ -30,7 +35,10 @@ def main(argv=None) -> int:
     course = Course(args.root or REPO, work=args.work)
     if args.command == "release":
         from .release import release
-        print(f"student notebooks written to {release(course, args.assignments or None, args.dest)}")
+        print(f"student notebooks written to {release(course, args.assignments or None, args.dest, course_repo=args.course_repo)}")
+    elif args.command == "publish":
+        from .publish import publish
+        print(f"student tree written to {publish(course, args.dest, args.course_repo)}")
     elif args.command == "sample":
         _sample(course)
     elif args.command in ("grade", "demo"):

@@ -1,6 +1,7 @@
 """The course on disk: where sources, releases and grading output live, and nbgrader's API over them."""
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 from traitlets.config import Config
@@ -43,6 +44,12 @@ class Course:
     @property
     def db_url(self) -> str:
         return f"sqlite:///{self.work / 'gradebook.db'}"
+
+    @property
+    def course_repo(self) -> str:
+        """The public repository students open the notebooks from ([tool.embeddings-course] in pyproject.toml)."""
+        with open(self.root / "pyproject.toml", "rb") as f:
+            return tomllib.load(f)["tool"]["embeddings-course"]["course_repo"]
 
     def assignments(self) -> list[str]:
         """Assignment names: the folders of solutions/ that hold a notebook, in order."""

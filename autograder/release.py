@@ -1,7 +1,14 @@
-"""Student versions: nbgrader's generate_assignment from solutions/ into notebooks/ (or elsewhere)."""
+"""Student versions: nbgrader's generate_assignment from solutions/ into notebooks/ (or elsewhere).
+
+Every student notebook starts with the Colab set-up cell (nbgrader's IncludeHeaderFooter
+preprocessor adds it), stamped with the repository students install the course from.
+"""
+import json
 import shutil
 import tempfile
 from pathlib import Path
+
+import nbformat
 
 from .course import Course
 
@@ -10,8 +17,30 @@ class ReleaseError(RuntimeError):
     pass
 
 
+COLAB_SETUP = '''\
+# Set-up for Google Colab: fetches the course and installs its helper package. Does nothing elsewhere.
+COURSE_REPO = {repo}  # set by `make student COURSE_REPO=...`
+import os, sys
+if "google.colab" in sys.modules or os.environ.get("COURSE_SETUP") == "force":
+    import importlib, subprocess
+    course_dir = os.path.abspath(os.environ.get("COURSE_DIR", "/content/embeddings-course"))
+    if not os.path.isdir(course_dir):
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", COURSE_REPO, course_dir], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", course_dir], check=True)
+    sys.path.insert(0, course_dir)  # an editable install is only seen after a restart
+    importlib.invalidate_caches()'''
+
+
+def colab_setup_cell(repo: str):
+    """The first cell of every student notebook."""
+    cell = nbformat.v4.new_code_cell(COLAB_SETUP.format(repo=json.dumps(repo)))
+    cell.id = "colab-setup"
+    cell.metadata = {"tags": ["colab-setup"]}
+    return cell
+
+
 def release(course: Course, assignments: list[str] | None = None, dest: Path | None = None,
-            register: bool = False) -> Path:
+            register: bool = False, course_repo: str | None = None) -> Path:
     """Generate the student notebooks of `assignments` (default: all) into `dest` (default: notebooks/).
 
     nbgrader records each assignment's graded cells in a gradebook as it generates
@@ -20,8 +49,11 @@ def release(course: Course, assignments: list[str] | None = None, dest: Path | N
     """
     dest = Path(dest or course.release).resolve()
     with tempfile.TemporaryDirectory() as scratch:
-        work = course.work if register else Path(scratch)
-        api = Course(course.root, work=work).api(CourseDirectory={"release_directory": str(dest)})
+        header = Path(scratch) / "colab_setup.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[colab_setup_cell(course_repo or course.course_repo)]), header)
+        work = course.work if register else Path(scratch) / "work"
+        api = Course(course.root, work=work).api(CourseDirectory={"release_directory": str(dest)},
+                                                 IncludeHeaderFooter={"header": str(header)})
         for assignment in assignments or course.assignments():
             shutil.rmtree(dest / assignment, ignore_errors=True)
             result = api.generate_assignment(assignment, force=True, create=True)

@@ -11,21 +11,23 @@ from .models import ModelNotAvailable, resolve_model, load_sentence_model, load_
 from .glove import GloVe, load_glove
 from .data import data_path
 from .progress import progress
+from .plots import configure_plotly
 from . import checks
 
 __all__ = [
     "setup", "is_grading", "quiet", "get_device", "seed_everything",
     "ModelNotAvailable", "resolve_model", "load_sentence_model", "load_hf_model",
-    "GloVe", "load_glove", "data_path", "progress", "checks",
+    "GloVe", "load_glove", "data_path", "progress", "checks", "configure_plotly",
 ]
 
 
 def setup(seed: int = 0, device: str | None = None):
-    """The first call of every notebook: quiet when graded, seeded, and the device to use.
+    """The first call of every notebook: quiet when graded, seeded, plotly set up, and the device to use.
 
     Returns the torch.device chosen from `device` or the DEVICE environment setting.
     """
     if is_grading():
         quiet()
     seed_everything(seed)
+    configure_plotly()
     return get_device(device)
