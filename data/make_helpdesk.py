@@ -76,7 +76,7 @@ PROBLEMS = {
         "{cli}-primary and open a bridge in {chan}; SEV1 and SEV2 need an incident commander.",
         ["{A} is down, who do i page", "SEV2 on {A}, what's the escalation", "who owns {A} outages"]),
     "retention": (
-        "{N}: retention. {things} are kept for {d} days and then deleted. To keep one longer, tag it with "
+        "{N}: retention. {N} keeps {things} for {d} days and then deletes them. To keep one longer, tag it with "
         "retain=true; storage beyond the team allowance is billed to your cost centre.",
         ["{A} deleted my old {things}", "how long does {A} keep stuff", "keep {A} data longer than the default"]),
     "config": (
