@@ -53,6 +53,12 @@ def _timestamp(course: Course, student: str, assignment: str) -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
+def needs_models(course: Course, assignment: str) -> bool:
+    words = ("load_sentence_model", "load_hf_model", "sentence_transformers", "transformers")
+    return any(w in (course.source / assignment / f"{nb}.ipynb").read_text()
+               for nb in course.notebooks(assignment) for w in words)
+
+
 def make_task(course: Course, student: str, assignment: str, fp: str, options: dict) -> dict:
     notebooks = {}
     for name in course.notebooks(assignment):
@@ -142,6 +148,8 @@ def score(result: dict, course: Course) -> dict:
     summary["score"] = sum(t["score"] for nb in summary["notebooks"].values() for t in nb["tests"])
     summary["max_score"] = sum(t["points"] for nb in summary["notebooks"].values() for t in nb["tests"])
     summary["flags"] = [list(f) for f in flags]
+    summary["worker_peak_mib"] = result.get("worker_peak_mib", 0.0)
+    summary["zygote_peak_mib"] = result.get("zygote_peak_mib", 0.0)
     return summary
 
 
@@ -236,14 +244,20 @@ def _client(jobs: int, scheduler: str | None):
 
 def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, scheduler: str | None = None,
           device: str | None = None, force: bool = False, limits: Limits | None = None, zygote: bool = True,
-          preload_models: bool = True, progress: bool = True, log=print, outputs: bool = True) -> dict:
+          preload_models: bool | None = None, progress: bool = True, log=print, outputs: bool = True) -> dict:
     """Grade every new or changed submission; returns {"graded": n, "skipped": n, "errors": [...]}."""
     from .release import register
 
     limits = limits or Limits()
+    gpu = (device or "").startswith("cuda") or (not device and os.path.exists("/dev/nvidia0"))
+    if gpu and limits.mem_limit:  # CUDA reserves far more address space than it uses: no RLIMIT_AS there
+        limits = Limits(**{**asdict(limits), "mem_limit": None})
     env = {"DEVICE": device} if device else {}
     options = {"limits": asdict(limits), "env": env, "zygote": zygote, "preload_models": preload_models}
     assignments = [a for a in (assignments or course.assignments()) if submissions(course, a)]
+    if preload_models is None:  # import transformers in the zygote only when a notebook will use it
+        preload_models = any(needs_models(course, a) for a in assignments)
+        options["preload_models"] = preload_models
     course.work.mkdir(parents=True, exist_ok=True)
     for assignment in assignments:
         register(course, [assignment])
@@ -343,7 +357,8 @@ def write_outputs(course: Course, log=print) -> dict:
             timings.append({"student": s["student"], "assignment": s["assignment"], "notebook": name,
                             "wall_s": round(nb["wall_s"], 2), "kernel_start_s": round(nb["startup_s"], 2),
                             "cells_s": round(nb["cells_s"], 2), "peak_rss_mib": round(nb["peak_rss_mib"], 1),
-                            "isolation": nb["isolation"]})
+                            "isolation": nb["isolation"], "worker_peak_mib": round(s.get("worker_peak_mib", 0), 1),
+                            "zygote_peak_mib": round(s.get("zygote_peak_mib", 0), 1)})
         for notebook, reason in s["flags"]:
             flagged.append({"student": s["student"], "assignment": s["assignment"], "notebook": notebook,
                             "reason": reason})

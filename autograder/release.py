@@ -21,7 +21,7 @@ def release(course: Course, assignments: list[str] | None = None, dest: Path | N
     dest = Path(dest or course.release).resolve()
     with tempfile.TemporaryDirectory() as scratch:
         work = course.work if register else Path(scratch)
-        api = Course(course.root, work=work).api(CourseDirectory={"release_directory": str(dest)})
+        api = Course(course.root, work=work, db_url=course.db_url if register else None).api(CourseDirectory={"release_directory": str(dest)})
         for assignment in assignments or course.assignments():
             shutil.rmtree(dest / assignment, ignore_errors=True)
             result = api.generate_assignment(assignment, force=True, create=True)

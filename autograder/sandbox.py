@@ -40,10 +40,12 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
 
 # Imported once by the zygote (fork) or before the sandbox closes (no zygote).
 PRELOAD_BASE = ["numpy", "torch", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "embedkit",
-                "embedkit.checks", "plotly.express", "plotly.graph_objects", "autograder.guard"]
+                "embedkit.checks", "plotly.express", "plotly.graph_objects", "tqdm", "transformers.utils.logging",
+                "autograder.guard"]
 PRELOAD_MODELS = ["transformers", "sentence_transformers"]
 
 QUIET_ENV = {
@@ -140,6 +142,7 @@ def enter(spec: dict) -> None:
         os.setgid(uid)
         os.setuid(uid)
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it: dies with its parent
     os.chdir(home)
 
 
@@ -236,6 +239,7 @@ def _zygote_main() -> None:
     """`python -m autograder.sandbox zygote [models]`: preload, then fork one kernel per request on stdin."""
     preload(models="models" in sys.argv[2:])
     statuses: dict[int, int] = {}
+    spawned: dict[int, int | None] = {}  # pid -> sandbox uid, to clean up if the worker goes away
 
     def reap(*_):
         while True:
@@ -258,15 +262,21 @@ def _zygote_main() -> None:
             pid = os.fork()
             if pid == 0:
                 run_kernel(request["spec"])
+            spawned[pid] = request["spec"].get("uid") if request["spec"].get("isolate") else None
             reply = {"pid": pid}
         elif op == "status":
             reap()
             status = statuses.pop(request["pid"], None)
+            if status is not None:
+                spawned.pop(request["pid"], None)
             reply = {"status": None if status is None else _describe(status), "alive": status is None and _alive(request["pid"])}
         else:
             reply = {"error": f"unknown op {op!r}"}
         out.write(json.dumps(reply) + "\n")
         out.flush()
+    # stdin closed: the worker is gone. Leave nothing of its sandboxes behind.
+    for pid, uid in spawned.items():
+        kill_all(uid, pid)
 
 
 def _alive(pid: int) -> bool:
@@ -360,7 +370,7 @@ def new_spec(isolate: bool | None, mem_limit: int | None, nproc: int, threads: i
     parent = Path(os.environ.get("AUTOGRADER_SCRATCH", "/var/tmp/autograder" if isolate else tempfile.gettempdir()))
     parent.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="ag-", dir=parent))
-    uid = _UID_BASE + (int.from_bytes(os.urandom(2), "little") % 4000) if isolate else None
+    uid = _claim_uid(parent) if isolate else None
     scratch = base / "s"
     for d in (scratch, scratch / "home", scratch / "tmp"):
         d.mkdir(mode=0o700)
@@ -380,9 +390,29 @@ def new_spec(isolate: bool | None, mem_limit: int | None, nproc: int, threads: i
             "env": env or {}, "secret": secrets.token_hex(16), "guard_name": "_ag_" + secrets.token_hex(6)}
 
 
+def _claim_uid(parent: Path) -> int:
+    """A sandbox uid no other sandbox on this machine holds (lock file) and no process runs as."""
+    in_use = {_uid_of(p) for p in _pids()}
+    for _ in range(1000):
+        uid = _UID_BASE + int.from_bytes(os.urandom(2), "little") % 4000
+        if uid in in_use:
+            continue
+        try:
+            os.close(os.open(parent / f"uid-{uid}.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return uid
+        except FileExistsError:
+            continue
+    raise RuntimeError("no free sandbox uid")
+
+
 def cleanup(spec: dict, pid: int | None) -> None:
     kill_all(spec.get("uid") if spec.get("isolate") else None, pid)
     shutil.rmtree(spec["base"], ignore_errors=True)
+    if spec.get("isolate"):
+        try:
+            os.unlink(Path(spec["base"]).parent / f"uid-{spec['uid']}.lock")
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":

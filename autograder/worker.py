@@ -72,7 +72,21 @@ def grade_submission(task: dict) -> dict:
         })
         out["notebooks"][name] = entry
     out["wall_s"] = time.monotonic() - start
+    out["worker_peak_mib"] = _hwm("self")
+    out["zygote_peak_mib"] = _hwm(launch._proc.pid) if launch._proc is not None else 0.0
     return out
+
+
+def _hwm(pid) -> float:
+    """Peak resident memory (VmHWM) of a process, MiB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def safe_grade_submission(task: dict) -> dict:
