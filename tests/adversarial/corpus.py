@@ -155,7 +155,7 @@ def _cases(course):
     cases["fork_bomb"] = (attack(
         "import os, time\nfor _ in range(100000):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
         "    if pid == 0:\n        while True:\n            try:\n                os.fork()\n            except OSError:\n"
-        "                time.sleep(0.05)\n"), 1, None)
+        "                time.sleep(0.05)\n"), 1, "any")
     cases["memory_bomb"] = (attack("_hog = []\nwhile True:\n    _hog.append(bytearray(256 * 2**20))\n"), 1, "any")
     cases["infinite_loop"] = (fill(r, square=SQ_OK, double="while True:\n    pass\n" + DB_WRONG), 1, r"timed out")
     cases["ignores_interrupt"] = (fill(r, square=SQ_OK, double=(
