@@ -69,6 +69,16 @@ class _Guard:
             self.classes[tensor.Tensor] = dict(_callables(vars(tensor.Tensor)))
         for label, seq in self._lists().items():
             self.lists[label] = list(seq)
+        self.code = {}  # function -> (code, defaults, kwdefaults): swapping __code__ keeps the function's identity
+        for _, snap in self.modules.values():
+            self._remember_code(snap.values())
+        for snap in self.classes.values():
+            self._remember_code(snap.values())
+
+    def _remember_code(self, values) -> None:
+        for fn in values:
+            if isinstance(fn, types.FunctionType) and fn not in self.code:
+                self.code[fn] = (fn.__code__, fn.__defaults__, fn.__kwdefaults__)
 
     # -- what is watched ---------------------------------------------------------------------------
     def _objects(self) -> dict:
@@ -107,7 +117,9 @@ class _Guard:
     def _repair(self) -> list:
         changes = []
         for name in WATCHED_MODULES:  # modules imported since install: snapshot now
-            self._snapshot_module(name)
+            if name not in self.modules and name in sys.modules:
+                self._snapshot_module(name)
+                self._remember_code(self.modules[name][1].values())
         for name, (module, snap) in self.modules.items():
             if sys.modules.get(name) is not module:
                 changes.append(f"sys.modules[{name!r}] replaced")
@@ -137,6 +149,10 @@ class _Guard:
                     setattr(obj, key, snap[key])
                 else:
                     delattr(obj, key)
+        for fn, (code, defaults, kwdefaults) in self.code.items():
+            if fn.__code__ is not code or fn.__defaults__ is not defaults or fn.__kwdefaults__ is not kwdefaults:
+                changes.append(f"the code of {getattr(fn, '__module__', '?')}.{fn.__qualname__} was swapped")
+                fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, defaults, kwdefaults
         if getattr(self.shell, "custom_exceptions", ()) != ():
             changes.append("a custom exception handler was set (shell.set_custom_exc)")
             self.shell.custom_exceptions = ()
@@ -171,6 +187,7 @@ class _Guard:
                 module = getattr(value, "__module__", None) or ""
                 if isinstance(value, types.ModuleType) or (callable(value) and module and module != "__main__"):
                     self.bound[key] = value
+                    self._remember_code([value])
             return self._answer(changes)
         return self._answer(self._repair())
 

@@ -239,7 +239,7 @@ def _zygote_main() -> None:
     """`python -m autograder.sandbox zygote [models]`: preload, then fork one kernel per request on stdin."""
     preload(models="models" in sys.argv[2:])
     statuses: dict[int, int] = {}
-    spawned: dict[int, int | None] = {}  # pid -> sandbox uid, to clean up if the worker goes away
+    spawned: dict[int, dict] = {}  # pid -> its spec (uid, scratch), to clean up if the worker goes away
 
     def reap(*_):
         while True:
@@ -262,7 +262,7 @@ def _zygote_main() -> None:
             pid = os.fork()
             if pid == 0:
                 run_kernel(request["spec"])
-            spawned[pid] = request["spec"].get("uid") if request["spec"].get("isolate") else None
+            spawned[pid] = {k: request["spec"].get(k) for k in ("uid", "isolate", "base")}
             reply = {"pid": pid}
         elif op == "status":
             reap()
@@ -275,8 +275,10 @@ def _zygote_main() -> None:
         out.write(json.dumps(reply) + "\n")
         out.flush()
     # stdin closed: the worker is gone. Leave nothing of its sandboxes behind.
-    for pid, uid in spawned.items():
-        kill_all(uid, pid)
+    reap()
+    for pid, spec in spawned.items():
+        if pid not in statuses:  # still running: its grading was cut short (finished ones were cleaned by the worker)
+            cleanup(spec, pid)
 
 
 def _alive(pid: int) -> bool:

@@ -95,6 +95,11 @@ def _cases(course):
                                     1, r"'assert_close' set by a locked cell was rebound")
     cases["patch_checks_module"] = (attack("import embedkit.checks as _c\n_c.assert_close = lambda *a, **k: None\n"
                                            "assert_close = _c.assert_close\n"), 1, r"embedkit\.checks\.assert_close")
+    cases["swap_function_code"] = (attack("assert_close.__code__ = (lambda *a, **k: None).__code__\n"
+                                          "assert_close.__defaults__ = None\n"), 1, r"code of embedkit\.checks\.assert_close")
+    cases["background_thread_repatches"] = (attack(
+        "import threading, time\ndef _again():\n    while True:\n        np.allclose = lambda *a, **k: True\n"
+        "        time.sleep(0.0005)\nthreading.Thread(target=_again, daemon=True).start()\n"), 1, r"numpy\.allclose")
     cases["patch_while_test_runs"] = (fill(r, square=SQ_OK, double=(
         "def double(x):\n    import numpy\n    numpy.allclose = lambda *a, **k: True\n"
         "    return numpy.asarray(x, dtype=float) + 1\n")), 1, r"while the test ran")
