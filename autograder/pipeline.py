@@ -114,9 +114,8 @@ def score(result: dict, course: Course) -> dict:
             label = cell.get("grade_id") or f"cell {run['died_in']}"
             flags.append((name, f"kernel died or was killed in {label} ({cell.get('kind', 'startup')}): {run['death']}"))
         for plan in entry["plan"]:
-            cell = by_index.get(plan["index"])
-            if cell is None:
-                continue
+            cell = by_index.get(plan["index"]) or {"status": "not-run", "ename": "", "evalue": "", "guard_ok": True,
+                                                    "during": [], "tampering": []}
             if cell.get("status") == "timeout" and run["died_in"] != plan["index"]:
                 flags.append((name, f"{plan.get('grade_id') or 'cell ' + str(plan['index'])} timed out and was interrupted"))
             if cell.get("tampering"):
@@ -196,11 +195,18 @@ class Writer:
             kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
             gb.update_or_create_submission(assignment, student, **kwargs)
             for name, nb in summary["notebooks"].items():
+                tested = set()
                 for test in nb["tests"]:
                     grade = gb.find_grade(test["grade_id"], name, assignment, student)
                     grade.auto_score = test["score"]
                     grade.needs_manual_grade = grade.manual_score is not None or test["needs_review"]
+                    tested.add(test["grade_id"])
                 submitted_nb = gb.find_submission_notebook(name, assignment, student)
+                for grade in submitted_nb.grades:  # manually graded answers (nbgrader's rule: blank scores 0)
+                    if grade.name not in tested:
+                        blank = grade.name in nb["unanswered"]
+                        grade.auto_score = 0.0 if blank else None
+                        grade.needs_manual_grade = grade.manual_score is not None or not blank
                 for comment in submitted_nb.comments:
                     comment.auto_comment = "No response." if comment.name in nb["unanswered"] else None
             key = {"s": student, "a": assignment}
