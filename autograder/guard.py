@@ -46,9 +46,14 @@ def _callables(namespace: dict) -> dict:
 
 
 class _Guard:
-    def __init__(self, secret: str, shell):
+    def __init__(self, secret: str, shell, name: str = ""):
         self.secret = secret.encode()
         self.shell = shell
+        self.name = name
+        self.wrapped = False
+        # The kernel evaluates user expressions as shell.user_expressions -> eval(expr) -> this guard. Any
+        # other frame in between is a wrapper a student put around the guard.
+        self.ev_code = type(shell).user_expressions.__code__
         self.counter = 0
         self.modules = {}
         self.classes = {}
@@ -175,12 +180,29 @@ class _Guard:
 
     def _answer(self, changes: list) -> str:
         self.counter += 1
-        mac = hmac.new(self.secret, str(self.counter).encode(), hashlib.sha256).hexdigest()
-        return json.dumps({"n": self.counter, "mac": mac, "changes": changes})
+        body = {"n": self.counter, "changes": changes}
+        return json.dumps({**body, "mac": sign(self.secret, body)})
+
+    def _called_directly(self) -> bool:
+        """True when the caller is the kernel's own expression evaluation, not a student's wrapper."""
+        try:
+            return sys._getframe(3).f_code is self.ev_code
+        except (ValueError, AttributeError):
+            return False
 
     def __call__(self, op: str = "check") -> str:
+        if getattr(builtins, self.name, None) is not self or not self._called_directly():
+            setattr(builtins, self.name, self)
+            self.wrapped = True
+        changes = self._repair_all(op)
+        if self.wrapped:
+            changes.insert(0, "the integrity guard was replaced or wrapped")
+            self.wrapped = False
+        return self._answer(changes)
+
+    def _repair_all(self, op: str) -> list:
+        changes = self._repair()
         if op == "bind":  # after a locked cell: remember the library names it bound
-            changes = self._repair()
             for key, value in self.shell.user_ns.items():
                 if key.startswith("_") or key in self.bound:
                     continue
@@ -188,8 +210,7 @@ class _Guard:
                 if isinstance(value, types.ModuleType) or (callable(value) and module and module != "__main__"):
                     self.bound[key] = value
                     self._remember_code([value])
-            return self._answer(changes)
-        return self._answer(self._repair())
+        return changes
 
 
 def install(secret: str, name: str, shell=None) -> None:
@@ -197,9 +218,10 @@ def install(secret: str, name: str, shell=None) -> None:
     if shell is None:
         from IPython import get_ipython
         shell = get_ipython()
-    guard = _Guard(secret, shell)
+    guard = _Guard(secret, shell, name)
     setattr(builtins, name, guard)
 
 
-def expected_mac(secret: str, counter: int) -> str:
-    return hmac.new(secret.encode(), str(counter).encode(), hashlib.sha256).hexdigest()
+def sign(secret: bytes, body: dict) -> str:
+    """HMAC of an answer's whole content: a wrapper cannot drop findings from a genuine answer."""
+    return hmac.new(secret, json.dumps(body, sort_keys=True).encode(), hashlib.sha256).hexdigest()

@@ -117,6 +117,18 @@ def _cases(course):
         "for _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
         "    setattr(builtins, _k, lambda *a, **kw: json.dumps({'n': 10**6, 'mac': '0' * 64, 'changes': []}))\n"),
         1, r"integrity check")
+    cases["wrap_guard_hide_patch"] = (attack(
+        "import builtins\n_real_allclose = np.allclose\n"
+        "def _fake(*a, **k):\n    return True\n"
+        "for _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
+        "    _g = getattr(builtins, _k)\n"
+        "    def _wrapper(op='check', _g=_g):\n"
+        "        np.allclose = _real_allclose\n"
+        "        answer = _g(op)\n"
+        "        np.allclose = _fake\n"
+        "        return answer\n"
+        "    setattr(builtins, _k, _wrapper)\n"
+        "np.allclose = _fake\n"), 1, r"integrity guard was replaced or wrapped")
     cases["disable_user_expressions"] = (attack(
         "np.allclose = lambda *a, **k: True\nget_ipython().user_expressions = lambda expressions: {}\n"),
         1, r"integrity check")
