@@ -70,7 +70,8 @@ def _grading_options(p) -> None:
                    help=f"seconds per notebook (default {d.notebook_timeout:g})")
     p.add_argument("--mem-limit", type=float, default=d.mem_limit / 2**30,
                    help=f"GiB of address space per kernel, 0 = none (default {d.mem_limit / 2**30:g})")
-    p.add_argument("--threads", type=int, default=d.threads, help="torch threads per kernel (default 1)")
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help="torch/BLAS threads per kernel (default: CPUs divided by --jobs)")
     p.add_argument("--no-isolation", action="store_true", help="run kernels without namespaces/chroot/uid (debugging)")
     p.add_argument("--no-zygote", action="store_true", help="start every kernel from scratch (slower)")
     p.add_argument("--no-preload-models", action="store_true",

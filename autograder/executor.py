@@ -25,11 +25,12 @@ MAX_TEXT = 20_000
 @dataclass
 class Limits:
     cell_timeout: float = 300.0       # seconds per cell (model loading takes > 30 s on a busy CPU)
-    notebook_timeout: float = 1200.0  # seconds for the whole notebook
+    notebook_timeout: float = 1800.0  # seconds for the whole notebook
     startup_timeout: float = 60.0
-    mem_limit: int | None = 6 << 30   # bytes of address space per kernel (None: unlimited)
+    mem_limit: int | None = 8 << 30   # bytes of address space per kernel (None: unlimited); a MiniLM+GloVe
+                                      # notebook peaks at ~3.2 GiB of address space, ~1 GiB resident
     nproc: int = 256                  # processes/threads of the sandbox uid
-    threads: int | None = 1           # torch threads per kernel (workers run side by side)
+    threads: int | None = None        # torch/BLAS threads per kernel (None: CPUs / local workers)
     isolate: bool | None = None       # None: full sandbox when possible
 
 

@@ -258,7 +258,11 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
     gpu = (device or "").startswith("cuda") or (not device and os.path.exists("/dev/nvidia0"))
     if gpu and limits.mem_limit:  # CUDA reserves far more address space than it uses: no RLIMIT_AS there
         limits = Limits(**{**asdict(limits), "mem_limit": None})
+    if limits.threads is None and not scheduler:  # workers run side by side: share the cores, don't oversubscribe
+        limits = Limits(**{**asdict(limits), "threads": max(1, (os.cpu_count() or 1) // max(jobs, 1))})
     env = {"DEVICE": device} if device else {}
+    if limits.threads:
+        env.update({k: str(limits.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")})
     options = {"limits": asdict(limits), "env": env, "zygote": zygote, "preload_models": preload_models}
     assignments = [a for a in (assignments or course.assignments()) if submissions(course, a)]
     if preload_models is None:  # import transformers in the zygote only when a notebook will use it

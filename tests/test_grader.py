@@ -250,3 +250,17 @@ def test_cli_help():
                          check=True).stdout
     for option in ("--jobs", "--scheduler", "--device", "--force", "--from", "--cell-timeout", "--mem-limit"):
         assert option in out
+
+
+def test_without_isolation_still_grades_and_says_so(tmp_path):
+    """The fallback for graders without root: same grades, every result flagged as less isolated."""
+    course = tc.make_course(tmp_path / "course")
+    release = tc.release_notebook(course)
+    tc.submit(course, "alice", corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
+    tc.submit(course, "bob", corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_WRONG))
+    limits = Limits(cell_timeout=30, notebook_timeout=90, isolate=False)
+    report = grade(course, jobs=1, limits=limits, zygote=False, **QUIET)
+    assert report["graded"] == 2 and not report["errors"]
+    rows = {s["student"]: s for s in summaries(course)}
+    assert rows["alice"]["score"] == 2 and rows["bob"]["score"] == 1
+    assert all(any("isolation" in reason for _, reason in s["flags"]) for s in rows.values())
