@@ -126,6 +126,9 @@ def test_nbgrader_reads_the_results(corpus_graded):
             assert gb.find_submission(tc.ASSIGNMENT, student).score == results[student]["score"]
         assert gb.find_submission(tc.ASSIGNMENT, "monkeypatch_numpy").needs_manual_grade is False
         assert gb.find_submission(tc.ASSIGNMENT, "forge_guard_answer").needs_manual_grade is True
+    api = course.api()  # what the formgrader lists
+    assert api.get_autograded_students(tc.ASSIGNMENT) == set(expected)
+    assert api.get_submission(tc.ASSIGNMENT, "wrong_double")["score"] == results["wrong_double"]["score"]
     nbgrader = Path(sys.executable).with_name("nbgrader")
     out = course.work / "export.csv"
     subprocess.run([str(nbgrader), "export", f"--to={out}", f"--CourseDirectory.db_url={course.db_url}"],
