@@ -269,6 +269,9 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
         preload_models = any(needs_models(course, a) for a in assignments)
         options["preload_models"] = preload_models
     course.work.mkdir(parents=True, exist_ok=True)
+    if not scheduler:
+        from .sandbox import sweep_stale
+        sweep_stale()
     for assignment in assignments:
         register(course, [assignment])
     writer = Writer(course)

@@ -408,6 +408,29 @@ def _claim_uid(parent: Path) -> int:
     raise RuntimeError("no free sandbox uid")
 
 
+def sweep_stale(min_age_s: float = 600.0) -> int:
+    """Remove sandboxes left by a grader that was killed outright: old, and no process runs as their uid."""
+    parent = Path(os.environ.get("AUTOGRADER_SCRATCH", "/var/tmp/autograder"))
+    if not parent.is_dir() or os.geteuid() != 0:
+        return 0
+    running = {_uid_of(p) for p in _pids()}
+    removed = 0
+    for base in parent.glob("ag-*"):
+        try:
+            uid = (base / "s").stat().st_uid
+            old = time.time() - base.stat().st_mtime > min_age_s
+        except OSError:
+            continue
+        if old and uid not in running:
+            shutil.rmtree(base, ignore_errors=True)
+            try:
+                os.unlink(parent / f"uid-{uid}.lock")
+            except OSError:
+                pass
+            removed += 1
+    return removed
+
+
 def cleanup(spec: dict, pid: int | None) -> None:
     kill_all(spec.get("uid") if spec.get("isolate") else None, pid)
     shutil.rmtree(spec["base"], ignore_errors=True)
