@@ -61,6 +61,7 @@ class _Guard:
         self.lists = {}
         self.bound = {}
         self.trace = (sys.gettrace(), sys.getprofile())
+        self.user_builtins = shell.user_ns.get("__builtins__")  # what names in the notebook resolve through
         for name in WATCHED_MODULES:
             self._snapshot_module(name)
         objects = self._objects()
@@ -172,6 +173,9 @@ class _Guard:
             sys.settrace(self.trace[0])
             sys.setprofile(self.trace[1])
         user_ns = self.shell.user_ns
+        if user_ns.get("__builtins__") is not self.user_builtins:
+            changes.append("the notebook's __builtins__ was replaced")
+            user_ns["__builtins__"] = self.user_builtins
         for key, original in self.bound.items():
             if user_ns.get(key) is not original:
                 changes.append(f"the name {key!r} set by a locked cell was rebound")

@@ -89,6 +89,9 @@ def _cases(course):
     cases["monkeypatch_builtins"] = (attack("import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.all = lambda it: True\n"
                                             "builtins.AssertionError = Warning\n"),
                                      1, r"builtins\.(abs|all|AssertionError) was replaced")
+    cases["replace_notebook_builtins"] = (attack(
+        "import builtins\nglobals()['__builtins__'] = dict(vars(builtins), abs=lambda x: 0, len=lambda x: 0)\n"),
+        1, r"__builtins__ was replaced")
     cases["monkeypatch_torch"] = (attack("import torch\ntorch.allclose = lambda *a, **k: True\n"
                                          "torch.Tensor.__eq__ = lambda self, other: True\n"), 1, r"torch")
     cases["rebind_assert_close"] = (attack("assert_close = lambda *a, **k: None\nas_array = lambda v, *a, **k: v\n"),
