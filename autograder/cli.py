@@ -95,6 +95,14 @@ def _grade(course: Course, args) -> int:
         print(f"mapped {len(report['mapped'])} file(s) to students")
         for name, why in report["unmapped"]:
             print(f"  NOT MAPPED {name}: {why}")
+        import csv
+        course.work.mkdir(parents=True, exist_ok=True)
+        with open(course.work / "intake_report.csv", "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["file", "student", "notebook", "problem"])
+            out.writerows([name, student, notebook, ""] for name, student, notebook in report["mapped"])
+            out.writerows([name, "", "", why] for name, why in report["unmapped"])
+        print(f"intake report: {course.work / 'intake_report.csv'}")
     device = args.device or os.environ.get("DEVICE") or None
     if device == "auto":
         device = None
