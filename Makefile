@@ -7,7 +7,9 @@ JOBS   ?= 2
 ASSIGNMENT ?=
 COURSE_REPO ?=
 DEST ?=
-export DEVICE JOBS
+SCHEDULER ?=
+STUDENTS ?= 20
+export DEVICE JOBS SCHEDULER
 # nbgrader runs tools of its environment (alembic) by name.
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -15,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup student publish demo grade test browser lab bench lock clean
+.PHONY: help setup student publish demo grade test browser lab bench bench-grade lock clean
 
 help:
 	@echo "make demo    build student notebooks, grade the sample class, print the grade table"
@@ -23,12 +25,14 @@ help:
 	@echo "make setup   create $(VENV) (only if missing) and install the pinned dependencies"
 	@echo "make student regenerate notebooks/ from solutions/"
 	@echo "make publish DEST=dir  write the student-facing tree (no solutions) to push to a public repository"
-	@echo "make grade   grade the submissions under grading/submitted (ASSIGNMENT=..., JOBS=N)"
+	@echo "make grade   grade the submissions under grading/submitted in parallel on Dask, sandboxed"
+	@echo "             (ASSIGNMENT=..., JOBS=N, DEVICE=..., SCHEDULER=tcp://host:port, FORCE=1 to regrade)"
 	@echo "make lab     JupyterLab with nbgrader's extensions on this course (localhost only)"
 	@echo "make bench   wall time and peak memory of every solution notebook"
+	@echo "make bench-grade  stock nbgrader autograde vs this pipeline on a generated class (STUDENTS=20)"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean   remove grading output and caches (keeps $(VENV))"
-	@echo "variables: DEVICE=auto|cpu|cuda  JOBS=N  ASSIGNMENT=name"
+	@echo "variables: DEVICE=auto|cpu|cuda  JOBS=N  ASSIGNMENT=name  SCHEDULER=tcp://host:port  STUDENTS=N"
 
 setup: $(STAMP)
 
@@ -50,7 +54,7 @@ demo: student
 	$(OFFLINE) $(BIN)/python -m autograder demo --jobs $(JOBS) --device $(DEVICE)
 
 grade: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m autograder grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+	$(OFFLINE) $(BIN)/python -m autograder grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 
 test: $(STAMP) browser
 	$(OFFLINE) $(BIN)/python -m pytest
@@ -67,6 +71,9 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m autograder bench
+
+bench-grade: student
+	$(OFFLINE) $(BIN)/python -m autograder bench-grade --assignment $(or $(ASSIGNMENT),01_types) --students $(STUDENTS) --jobs $(JOBS)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' \

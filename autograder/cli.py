@@ -1,4 +1,5 @@
-"""Command line: python -m autograder {release,sample,grade,demo,bench} (or course-grade ...)."""
+"""Command line: python -m autograder {release,sample,grade,demo,bench,bench-grade} (or course-grade ...)."""
+import os
 import argparse
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="course-grade", description="Build, grade and benchmark the embeddings course.")
     parser.add_argument("--root", type=Path, default=None, help="course root (default: this repository)")
     parser.add_argument("--work", type=Path, default=None, help="grading folder (default: ROOT/grading)")
+    parser.add_argument("--db-url", default=None,
+                        help="gradebook as an SQLAlchemy URL, e.g. postgresql://... (default: sqlite in the grading folder)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="generate the student notebooks from solutions/")
@@ -28,11 +31,18 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=text)
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         p.add_argument("--device", default=None, help="auto, cpu or cuda for the graded kernels")
+        _grading_options(p)
 
     sub.add_parser("bench", help="wall time and peak memory of every solution notebook")
+    p = sub.add_parser("bench-grade", help="grade one generated class with stock `nbgrader autograde` and with this "
+                                           "pipeline; print both wall times, the ratio and peak memory per worker")
+    p.add_argument("--assignment", default="01_types")
+    p.add_argument("--students", type=int, default=int(os.environ.get("STUDENTS") or 20), help="class size (default 20)")
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2))
+    p.add_argument("--skip-stock", action="store_true", help="only time this pipeline")
     args = parser.parse_args(argv)
 
-    course = Course(args.root or REPO, work=args.work)
+    course = Course(args.root or REPO, work=args.work, db_url=args.db_url)
     if args.command == "release":
         from .release import release
         print(f"student notebooks written to {release(course, args.assignments or None, args.dest, course_repo=args.course_repo)}")
@@ -42,19 +52,82 @@ def main(argv=None) -> int:
     elif args.command == "sample":
         _sample(course)
     elif args.command in ("grade", "demo"):
-        from .grade import grade, grade_table, write_csv
-        if args.command == "demo":
-            _sample(course)
-        table = grade(course, args.assignment, device=args.device)
-        csv = write_csv(table, course.work / "grades.csv")
-        print()
-        print(grade_table(table).to_string())
-        print(f"\ngrades: {csv}\nfeedback: {course.feedback}")
+        return _grade(course, args)
+    elif args.command == "bench-grade":
+        from .bench_grade import bench_grade
+        bench_grade(course.root, args.assignment, args.students, args.jobs, stock=not args.skip_stock)
     elif args.command == "bench":
         from .bench import bench
         rows = bench(course)
         return 1 if any("error" in row for row in rows) else 0
     return 0
+
+
+def _grading_options(p) -> None:
+    from .executor import Limits
+    d = Limits()
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2), help="Dask workers (default: $JOBS or 2)")
+    p.add_argument("--scheduler", default=os.environ.get("SCHEDULER") or None,
+                   help="tcp://host:port of an existing Dask scheduler (default: $SCHEDULER, else a local cluster)")
+    p.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
+    p.add_argument("--from", dest="intake", type=Path, default=None,
+                   help="a folder or zip of notebooks (Colab/LMS download) to map to students by file name first "
+                        "(needs exactly one --assignment)")
+    p.add_argument("--cell-timeout", type=float, default=d.cell_timeout, help=f"seconds per cell (default {d.cell_timeout:g})")
+    p.add_argument("--notebook-timeout", type=float, default=d.notebook_timeout,
+                   help=f"seconds per notebook (default {d.notebook_timeout:g})")
+    p.add_argument("--mem-limit", type=float, default=d.mem_limit / 2**30,
+                   help=f"GiB of address space per kernel, 0 = none (default {d.mem_limit / 2**30:g})")
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help="torch/BLAS threads per kernel (default: CPUs divided by --jobs)")
+    p.add_argument("--no-isolation", action="store_true", help="run kernels without namespaces/chroot/uid (debugging)")
+    p.add_argument("--no-zygote", action="store_true", help="start every kernel from scratch (slower)")
+    p.add_argument("--no-preload-models", action="store_true",
+                   help="never import transformers in the zygote (default: when a graded notebook uses them)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _grade(course: Course, args) -> int:
+    from .executor import Limits
+    from .grade import grade_table, grades
+    from .pipeline import grade
+
+    if args.command == "demo":
+        _sample(course)
+    if args.intake:
+        from .intake import collect
+        if not args.assignment or len(args.assignment) != 1:
+            print("--from needs exactly one --assignment", file=sys.stderr)
+            return 2
+        report = collect(course, args.assignment[0], args.intake)
+        print(f"mapped {len(report['mapped'])} file(s) to students")
+        for name, why in report["unmapped"]:
+            print(f"  NOT MAPPED {name}: {why}")
+        import csv
+        course.work.mkdir(parents=True, exist_ok=True)
+        with open(course.work / "intake_report.csv", "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["file", "student", "notebook", "problem"])
+            out.writerows([name, student, notebook, ""] for name, student, notebook in report["mapped"])
+            out.writerows([name, "", "", why] for name, why in report["unmapped"])
+        print(f"intake report: {course.work / 'intake_report.csv'}")
+    device = args.device or os.environ.get("DEVICE") or None
+    if device == "auto":
+        device = None
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                    mem_limit=int(args.mem_limit * 2**30) or None, threads=args.threads,
+                    isolate=False if args.no_isolation else None)
+    report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler, device=device,
+                   force=args.force or args.command == "demo", limits=limits, zygote=not args.no_zygote,
+                   preload_models=False if args.no_preload_models else None, progress=not args.quiet)
+    table = grades(course)
+    print()
+    print(grade_table(table).to_string() if not table.empty else "no graded submissions")
+    flagged = course.work / "flagged.csv"
+    print(f"\ngraded {report['graded']}, unchanged {report['skipped']}, failed {len(report['errors'])}")
+    print(f"grades: {course.work / 'grades.csv'}\nitem analysis: {course.work / 'item_analysis.csv'}\n"
+          f"flagged for review: {flagged}\nfeedback: {course.feedback}")
+    return 1 if report["errors"] else 0
 
 
 def _sample(course: Course) -> None:

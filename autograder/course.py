@@ -17,9 +17,10 @@ class Course:
     at a temporary folder so they never touch an instructor's gradebook.
     """
 
-    def __init__(self, root: Path = REPO, work: Path | None = None):
+    def __init__(self, root: Path = REPO, work: Path | None = None, db_url: str | None = None):
         self.root = Path(root).resolve()
         self.work = Path(work).resolve() if work else self.root / "grading"
+        self._db_url = db_url
 
     @property
     def source(self) -> Path:
@@ -43,7 +44,8 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.work / 'gradebook.db'}"
+        """SQLite in the grading folder by default; any SQLAlchemy URL (e.g. PostgreSQL) when given."""
+        return self._db_url or f"sqlite:///{self.work / 'gradebook.db'}"
 
     @property
     def course_repo(self) -> str:

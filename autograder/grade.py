@@ -1,12 +1,10 @@
-"""Grading: nbgrader autograde for every submission, feedback, a grades table and CSV."""
+"""Grading entry points over autograder.pipeline, and tables read back from nbgrader's gradebook."""
 import os
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from .course import Course
-from .release import register
 
 
 class GradingError(RuntimeError):
@@ -15,38 +13,28 @@ class GradingError(RuntimeError):
 
 def submissions(course: Course, assignment: str) -> list[str]:
     """Students who submitted `assignment` (nbgrader layout submitted/<student>/<assignment>/)."""
-    if not course.submitted.is_dir():
-        return []
-    return sorted(p.name for p in course.submitted.iterdir() if (p / assignment).is_dir())
+    from .pipeline import submissions as found
+    return found(course, assignment)
 
 
 def grade(course: Course, assignments: list[str] | None = None, device: str | None = None,
-          force: bool = True, feedback: bool = True, log=print) -> pd.DataFrame:
-    """Autograde the submissions of `assignments` (default: every assignment with submissions).
+          force: bool = False, feedback: bool = True, log=print, jobs: int | None = None,
+          scheduler: str | None = None, **options) -> pd.DataFrame:
+    """Grade the submissions of `assignments` (default: every assignment with submissions) with the
+    parallel, sandboxed pipeline (autograder.pipeline) and return the gradebook's table:
+    one row per (student, assignment) with score and max_score.
 
-    Returns one row per (student, assignment) with score and max_score.
+    Extra keyword arguments (limits, zygote, preload_models, progress) go to pipeline.grade.
     """
-    # The kernels nbgrader starts inherit this environment: the device choice, and
-    # quiet libraries (a warning on stderr would zero a test cell).
-    os.environ.update({"EMBEDKIT_QUIET": "1", "TQDM_DISABLE": "1", "TOKENIZERS_PARALLELISM": "false"})
-    if device:
-        os.environ["DEVICE"] = device
-    api = course.api()
-    # nbgrader's own gradebook code trips SQLAlchemy autoflush warnings that mean nothing here.
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    for assignment in assignments or course.assignments():
-        students = submissions(course, assignment)
-        if students:
-            register(course, [assignment])
-        for student in students:
-            log(f"grading {assignment} / {student}")
-            result = api.autograde(assignment, student, force=force, create=True)
-            if not result["success"]:
-                raise GradingError(f"autograde {assignment}/{student} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
-        if feedback and students:
-            result = api.generate_feedback(assignment, force=True)
-            if not result["success"]:
-                raise GradingError(f"feedback for {assignment} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
+    from .pipeline import grade as run
+
+    jobs = jobs or int(os.environ.get("JOBS") or 2)
+    options.setdefault("progress", log is print)
+    report = run(course, assignments, jobs=jobs, scheduler=scheduler, device=device, force=force, log=log,
+                 outputs=feedback, **options)
+    if report["errors"]:
+        raise GradingError("grading failed for " + ", ".join(f"{a}/{s}" for s, a, _ in report["errors"])
+                           + ":\n" + report["errors"][0][2])
     return grades(course)
 
 

@@ -52,8 +52,8 @@ def release(course: Course, assignments: list[str] | None = None, dest: Path | N
         header = Path(scratch) / "colab_setup.ipynb"
         nbformat.write(nbformat.v4.new_notebook(cells=[colab_setup_cell(course_repo or course.course_repo)]), header)
         work = course.work if register else Path(scratch) / "work"
-        api = Course(course.root, work=work).api(CourseDirectory={"release_directory": str(dest)},
-                                                 IncludeHeaderFooter={"header": str(header)})
+        api = Course(course.root, work=work, db_url=course.db_url if register else None).api(
+            CourseDirectory={"release_directory": str(dest)}, IncludeHeaderFooter={"header": str(header)})
         for assignment in assignments or course.assignments():
             shutil.rmtree(dest / assignment, ignore_errors=True)
             result = api.generate_assignment(assignment, force=True, create=True)

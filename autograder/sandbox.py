@@ -1,0 +1,450 @@
+"""Sandboxed kernels: where and how student code runs.
+
+Each graded notebook gets a fresh IPython kernel that
+
+* runs as its own unprivileged uid (no access to root-owned 0700/0600 files, its
+  own process limit, and killing "every process of that uid" ends a fork bomb);
+* sees a private root file system (mount namespace + chroot) holding only the
+  system directories, the Python environment, the installed `embedkit`, the course
+  data (read-only) and its own scratch directory (read-write): solutions/, the
+  gradebook, the grading folder, the git history and other students' work are
+  simply not there;
+* has no network (a fresh network namespace; the grader talks to it over Unix
+  sockets in the scratch directory);
+* runs under resource limits: address space (memory), processes, file size, no
+  core dumps, no new privileges.
+
+When the grader is not root (or the kernel forbids namespaces) it falls back to
+what an ordinary user can do (scratch directory, rlimits, process group) and says
+so in every result (`isolation`), and the pipeline flags it in its report.
+
+Start-up cost is cut with a *zygote*: one process per worker that imports numpy,
+torch, IPython, embedkit (and optionally sentence-transformers) once and forks a
+kernel per submission, so a kernel is ready in a fraction of a second and the
+forked kernels share the imported code's memory.
+"""
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
+
+# Imported once by the zygote (fork) or before the sandbox closes (no zygote).
+PRELOAD_BASE = ["numpy", "torch", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "embedkit",
+                "embedkit.checks", "plotly.express", "plotly.graph_objects", "tqdm", "transformers.utils.logging",
+                "autograder.guard"]
+PRELOAD_MODELS = ["transformers", "sentence_transformers"]
+
+QUIET_ENV = {
+    "EMBEDKIT_QUIET": "1", "NBGRADER_EXECUTION": "autograde", "TQDM_DISABLE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+    "PYTHONWARNINGS": "ignore", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1",
+    "MALLOC_ARENA_MAX": "4",  # glibc reserves 64 MiB of address space per thread arena otherwise
+}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def can_isolate() -> bool:
+    """Whether this process may build the full sandbox (root, with mount and network namespaces)."""
+    return os.geteuid() == 0 and sys.platform.startswith("linux")
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(src, target, fstype, flags, data=None) -> None:
+    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
+    _check(_libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
+
+
+def allowed_paths() -> tuple[list[str], list[str]]:
+    """(read-only, read-write) directories visible inside the sandbox."""
+    import embedkit
+
+    ro = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/sys", sys.base_prefix, sys.prefix,
+          sys.exec_prefix, str(Path(embedkit.__file__).resolve().parent)]
+    data = os.environ.get("COURSE_DATA") or str(Path(embedkit.__file__).resolve().parent.parent / "data")
+    ro.append(data)
+    for p in list(sys.path):
+        if p and ("site-packages" in p or "dist-packages" in p):
+            ro.append(p)
+    ro = sorted({os.path.realpath(p) for p in ro if p and os.path.isdir(p)}, key=len)
+    return ro, ["/dev", "/proc"]
+
+
+def _build_root(spec: dict) -> None:
+    """Mount namespace with a private root holding only the allowed paths (called as root, in the child)."""
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    root = spec["root"]
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
+    ro, rw = allowed_paths()
+    scratch = spec["scratch"]
+    for path in ro + rw + [scratch]:
+        target = root + path
+        os.makedirs(target, exist_ok=True)
+        _mount(path, target, None, MS_BIND | MS_REC)
+        if path in ro:
+            _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    os.makedirs(root + "/tmp", exist_ok=True)
+    _mount(os.path.join(scratch, "tmp"), root + "/tmp", None, MS_BIND)
+    os.chroot(root)
+
+
+def _limits(spec: dict) -> None:
+    mem = spec.get("mem_limit")
+    if mem:
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    if spec.get("isolate") and spec.get("nproc"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (spec["nproc"], spec["nproc"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    fsize = spec.get("fsize") or 2 << 30
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+
+def enter(spec: dict) -> None:
+    """Turn the current (child) process into the sandbox described by `spec`. Irreversible."""
+    os.setsid()
+    scratch = spec["scratch"]
+    home = os.path.join(scratch, "home")
+    if spec.get("isolate"):
+        _build_root(spec)
+    _limits(spec)
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "DEVICE", "OMP_NUM_THREADS",
+                                                          "MKL_NUM_THREADS", "COURSE_DATA", "CUDA_VISIBLE_DEVICES")}
+    env.update(QUIET_ENV)
+    env.update({"HOME": home, "TMPDIR": os.path.join(scratch, "tmp"), "MPLCONFIGDIR": os.path.join(home, ".mpl"),
+                "HF_HOME": os.path.join(home, ".hf"), "JUPYTER_RUNTIME_DIR": os.path.join(home, ".jupyter"),
+                "IPYTHONDIR": os.path.join(home, ".ipython")})
+    env.update(spec.get("env") or {})
+    os.environ.clear()
+    os.environ.update(env)
+    if spec.get("isolate"):
+        uid = spec["uid"]
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it: dies with its parent
+    os.chdir(home)
+
+
+def run_kernel(spec: dict) -> None:
+    """In the child: enter the sandbox, start an IPython kernel on the spec's connection file, never return."""
+    try:
+        log = os.open(os.path.join(spec["scratch"], "kernel.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        enter(spec)
+        import faulthandler
+        faulthandler.enable()
+        threads = spec.get("threads")
+        if threads:
+            import torch
+            torch.set_num_threads(threads)
+        from ipykernel.kernelapp import IPKernelApp
+        from autograder import guard
+
+        app = IPKernelApp.instance()
+        app.initialize(["-f", spec["connection_file"], "--HistoryManager.enabled=False",
+                        "--IPKernelApp.quiet=True"])
+        guard.install(spec.pop("secret"), spec.pop("guard_name"), app.shell)
+        spec.clear()
+        app.start()
+    except BaseException:  # noqa: BLE001 - report and die, never return into the zygote's loop
+        import traceback
+        traceback.print_exc(file=sys.__stderr__)
+        sys.__stderr__.flush()
+    finally:
+        os._exit(70)
+
+
+def kill_all(uid: int | None, pgid: int | None) -> None:
+    """Kill every process of the sandbox: all processes of its uid (isolated), else its process group."""
+    if uid is not None and os.geteuid() == 0:
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.setgid(uid)
+                    os.setuid(uid)
+                    os.kill(-1, signal.SIGKILL)
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            if not any(_uid_of(p) == uid for p in _pids()):
+                break
+            time.sleep(0.05)
+    if pgid:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _uid_of(pid: int):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+# -- zygote ------------------------------------------------------------------------------------------------
+
+def preload(models: bool) -> None:
+    import importlib
+    os.environ.update(QUIET_ENV)
+    for name in PRELOAD_BASE + (PRELOAD_MODELS if models else []):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a missing optional library only costs speed
+            pass
+    try:  # fork-safety: no parallel region has run in this process
+        import torch
+        torch.set_num_threads(1)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _zygote_main() -> None:
+    """`python -m autograder.sandbox zygote [models]`: preload, then fork one kernel per request on stdin."""
+    preload(models="models" in sys.argv[2:])
+    statuses: dict[int, int] = {}
+    spawned: dict[int, dict] = {}  # pid -> its spec (uid, scratch), to clean up if the worker goes away
+
+    def reap(*_):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            statuses[pid] = status
+
+    signal.signal(signal.SIGCHLD, reap)
+    out = sys.stdout
+    out.write(json.dumps({"ready": True}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.get("op")
+        if op == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                run_kernel(request["spec"])
+            spawned[pid] = {k: request["spec"].get(k) for k in ("uid", "isolate", "base")}
+            reply = {"pid": pid}
+        elif op == "status":
+            reap()
+            status = statuses.pop(request["pid"], None)
+            if status is not None:
+                spawned.pop(request["pid"], None)
+            reply = {"status": None if status is None else _describe(status), "alive": status is None and _alive(request["pid"])}
+        else:
+            reply = {"error": f"unknown op {op!r}"}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+    # stdin closed: the worker is gone. Leave nothing of its sandboxes behind.
+    reap()
+    for pid, spec in spawned.items():
+        if pid not in statuses:  # still running: its grading was cut short (finished ones were cleaned by the worker)
+            cleanup(spec, pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][:1] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by signal {name}"
+    return f"exited with code {os.WEXITSTATUS(status)}"
+
+
+class KernelLauncher:
+    """Starts sandboxed kernels: forked from a warm zygote (default) or as fresh processes."""
+
+    def __init__(self, zygote: bool = True, preload_models: bool = True):
+        self.zygote = zygote
+        self.preload_models = preload_models
+        self._proc = None
+        self._lock = threading.Lock()
+        self._children: dict[int, subprocess.Popen] = {}
+
+    def _zygote(self):
+        if self._proc is None or self._proc.poll() is not None:
+            args = [sys.executable, "-m", "autograder.sandbox", "zygote"] + (["models"] if self.preload_models else [])
+            self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                          env={**os.environ, **QUIET_ENV}, start_new_session=True)
+            ready = self._proc.stdout.readline()
+            if not ready:
+                raise RuntimeError("the kernel zygote failed to start")
+        return self._proc
+
+    def _ask(self, request: dict) -> dict:
+        with self._lock:
+            proc = self._zygote()
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+            if not line:
+                self._proc = None
+                raise RuntimeError("the kernel zygote died")
+            return json.loads(line)
+
+    def spawn(self, spec: dict) -> int:
+        if self.zygote:
+            return self._ask({"op": "spawn", "spec": spec})["pid"]
+        proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "kernel"], stdin=subprocess.PIPE,
+                                env={**os.environ, **QUIET_ENV}, text=True)
+        proc.stdin.write(json.dumps(spec))
+        proc.stdin.close()
+        self._children[proc.pid] = proc
+        return proc.pid
+
+    def status(self, pid: int) -> tuple[bool, str | None]:
+        """(alive, how it ended)."""
+        if pid in self._children:
+            code = self._children[pid].poll()
+            if code is None:
+                return True, None
+            self._children.pop(pid)
+            return False, (f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}")
+        reply = self._ask({"op": "status", "pid": pid})
+        return bool(reply["alive"]), reply["status"]
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+
+_UID_BASE = 61000
+
+
+def new_spec(isolate: bool | None, mem_limit: int | None, nproc: int, threads: int | None,
+             env: dict | None = None) -> dict:
+    """A fresh scratch directory and the spec of a kernel to run in it."""
+    import secrets
+
+    isolate = can_isolate() if isolate is None else (isolate and can_isolate())
+    # Not under /tmp: inside the sandbox /tmp is the scratch directory's own tmp/.
+    parent = Path(os.environ.get("AUTOGRADER_SCRATCH", "/var/tmp/autograder" if isolate else tempfile.gettempdir()))
+    parent.mkdir(parents=True, exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="ag-", dir=parent))
+    uid = _claim_uid(parent) if isolate else None
+    scratch = base / "s"
+    for d in (scratch, scratch / "home", scratch / "tmp"):
+        d.mkdir(mode=0o700)
+    if isolate:
+        os.chmod(base, 0o711)
+        for d in (scratch, scratch / "home", scratch / "tmp"):
+            os.chown(d, uid, uid)
+        (base / "root").mkdir()
+    conn = str(scratch / "kernel.json")
+    from jupyter_client.connect import write_connection_file
+    write_connection_file(conn, ip=str(scratch / "k"), transport="ipc", key=secrets.token_hex(16).encode(),
+                          kernel_name="python3")
+    if isolate:
+        os.chown(conn, uid, uid)
+    return {"base": str(base), "scratch": str(scratch), "root": str(base / "root"), "connection_file": conn,
+            "uid": uid, "isolate": isolate, "mem_limit": mem_limit, "nproc": nproc, "threads": threads,
+            "env": env or {}, "secret": secrets.token_hex(16), "guard_name": "_ag_" + secrets.token_hex(6)}
+
+
+def _claim_uid(parent: Path) -> int:
+    """A sandbox uid no other sandbox on this machine holds (lock file) and no process runs as."""
+    in_use = {_uid_of(p) for p in _pids()}
+    for _ in range(1000):
+        uid = _UID_BASE + int.from_bytes(os.urandom(2), "little") % 4000
+        if uid in in_use:
+            continue
+        try:
+            os.close(os.open(parent / f"uid-{uid}.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return uid
+        except FileExistsError:
+            continue
+    raise RuntimeError("no free sandbox uid")
+
+
+def sweep_stale(min_age_s: float = 600.0) -> int:
+    """Remove sandboxes left by a grader that was killed outright: old, and no process runs as their uid."""
+    parent = Path(os.environ.get("AUTOGRADER_SCRATCH", "/var/tmp/autograder"))
+    if not parent.is_dir() or os.geteuid() != 0:
+        return 0
+    running = {_uid_of(p) for p in _pids()}
+    removed = 0
+    for base in parent.glob("ag-*"):
+        try:
+            uid = (base / "s").stat().st_uid
+            old = time.time() - base.stat().st_mtime > min_age_s
+        except OSError:
+            continue
+        if old and uid not in running:
+            shutil.rmtree(base, ignore_errors=True)
+            try:
+                os.unlink(parent / f"uid-{uid}.lock")
+            except OSError:
+                pass
+            removed += 1
+    return removed
+
+
+def cleanup(spec: dict, pid: int | None) -> None:
+    kill_all(spec.get("uid") if spec.get("isolate") else None, pid)
+    shutil.rmtree(spec["base"], ignore_errors=True)
+    if spec.get("isolate"):
+        try:
+            os.unlink(Path(spec["base"]).parent / f"uid-{spec['uid']}.lock")
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "zygote":
+        _zygote_main()
+    elif sys.argv[1] == "kernel":  # no zygote: preload what the notebooks import, then the same child path
+        spec = json.loads(sys.stdin.read())
+        preload(models=False)
+        run_kernel(spec)

@@ -1,0 +1,97 @@
+"""The unit of work a Dask worker runs: grade one student's submission of one assignment.
+
+Pure with respect to the course: it receives the notebooks' contents (source,
+release, submission) and returns a JSON-able result; it never opens the gradebook.
+Each worker process keeps one kernel launcher (with its warm zygote) for its lifetime.
+"""
+import os
+import time
+import traceback
+
+import nbformat
+
+from .executor import Limits, run_notebook
+from .reconstruct import reconstruct
+from .sandbox import KernelLauncher
+
+_LAUNCHER: KernelLauncher | None = None
+
+
+def launcher(zygote: bool = True, preload_models: bool = True) -> KernelLauncher:
+    global _LAUNCHER
+    if _LAUNCHER is None or (_LAUNCHER.zygote, _LAUNCHER.preload_models) != (zygote, preload_models):
+        if _LAUNCHER is not None:
+            _LAUNCHER.close()
+        _LAUNCHER = KernelLauncher(zygote=zygote, preload_models=preload_models)
+    return _LAUNCHER
+
+
+def warm_up(zygote: bool = True, preload_models: bool = True) -> int:
+    """Start this worker's zygote ahead of the first submission (run once per worker)."""
+    launch = launcher(zygote, preload_models)
+    if zygote:
+        launch._zygote()
+    return os.getpid()
+
+
+def grade_submission(task: dict) -> dict:
+    """task: student, assignment, fingerprint, limits (dict), env, zygote, preload_models,
+    notebooks: {name: {source, release, submission (None when missing)}} as nbformat JSON strings."""
+    start = time.monotonic()
+    limits = Limits(**task.get("limits", {}))
+    launch = launcher(task.get("zygote", True), task.get("preload_models", True))
+    out = {"student": task["student"], "assignment": task["assignment"], "fingerprint": task["fingerprint"],
+           "timestamp": task.get("timestamp"), "notebooks": {}, "worker_pid": os.getpid()}
+    for name, files in task["notebooks"].items():
+        source = nbformat.reads(files["source"], as_version=4)
+        release = nbformat.reads(files["release"], as_version=4)
+        entry = {"submitted": files["submission"] is not None}
+        try:
+            submission = nbformat.reads(files["submission"], as_version=4) if files["submission"] else release
+        except Exception as error:  # noqa: BLE001 - an unreadable file is the student's problem, reported
+            entry["unreadable"] = f"{type(error).__name__}: {error}"
+            submission = release
+        rec = reconstruct(source, release, submission)
+        run = run_notebook(rec.plan, launch, limits, env=task.get("env"))
+        count = 0
+        for cell in run.cells:  # outputs into the reconstructed notebook, for the instructor
+            nb_cell = rec.notebook.cells[cell.index]
+            nb_cell.outputs = cell.outputs
+            if cell.status != "not-run":
+                count += 1
+                nb_cell.execution_count = count
+        run_dict = run.to_dict()
+        for cell in run_dict["cells"]:
+            cell.pop("outputs", None)
+        entry.update({
+            "run": run_dict,
+            "plan": [{k: v for k, v in p.items() if k != "source"} for p in rec.plan],
+            "matched_by": rec.matched_by, "missing": rec.missing, "extra": rec.extra,
+            "unanswered": rec.unanswered, "notes": rec.notes,
+            "autograded": nbformat.writes(rec.notebook),
+        })
+        out["notebooks"][name] = entry
+    out["wall_s"] = time.monotonic() - start
+    out["worker_peak_mib"] = _hwm("self")
+    out["zygote_peak_mib"] = _hwm(launch._proc.pid) if launch._proc is not None else 0.0
+    return out
+
+
+def _hwm(pid) -> float:
+    """Peak resident memory (VmHWM) of a process, MiB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def safe_grade_submission(task: dict) -> dict:
+    try:
+        return grade_submission(task)
+    except Exception:  # noqa: BLE001 - an infrastructure failure: reported, not committed, retried next run
+        return {"student": task["student"], "assignment": task["assignment"], "fingerprint": task["fingerprint"],
+                "error": traceback.format_exc()}

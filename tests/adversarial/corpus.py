@@ -1,0 +1,198 @@
+"""The adversarial corpus: submissions of the tiny assignment, each with the score it must get.
+
+Every attack pairs a WRONG double() (it adds 1) with a trick that would make the
+test pass under stock nbgrader, or crashes the kernel; square() is always right,
+so `score` 1 means "the trick bought nothing and nothing else was lost". `flag`
+is a regex one of the submission's review flags must match (None: no flags at all; "any": not checked,
+e.g. a fork bomb may or may not also run into the cell time limit on a loaded machine).
+"""
+import copy
+import uuid
+
+from . import tiny_course as tc
+
+SQ_OK = "def square(x):\n    return np.asarray(x, dtype=float) ** 2\n"
+DB_OK = "def double(x):\n    return np.asarray(x, dtype=float) * 2\n"
+DB_WRONG = "def double(x):\n    return np.asarray(x, dtype=float) + 1\n"
+
+
+def fill(release, **answers):
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
+
+
+def strip_metadata(nb):
+    for cell in nb.cells:
+        cell.metadata = {}
+        cell["id"] = uuid.uuid4().hex[:8]
+    return nb
+
+
+def _cases(course):
+    r = tc.release_notebook(course)
+    secret_paths = [str(course.source / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb"),
+                    str(tc.REPO / "solutions" / "01_types" / "types_of_embeddings.ipynb")]
+    db_path = course.db_url.replace("sqlite:///", "")
+    pwned = str(course.work / "pwned.txt")
+
+    def attack(code, double=DB_WRONG):
+        return fill(r, square=SQ_OK, double=double + code)
+
+    cases = {}
+
+    # -- honest submissions ---------------------------------------------------------------------------
+    cases["solution"] = (fill(r, square=SQ_OK, double=DB_OK), 2, None)
+    cases["blank"] = (copy.deepcopy(r), 0, None)
+    cases["wrong_double"] = (fill(r, square=SQ_OK, double=DB_WRONG), 1, None)
+    noisy = DB_OK.replace("    return", "    import sys, warnings, logging\n"
+                                          "    print('UserWarning: some library is noisy', file=sys.stderr)\n"
+                                          "    warnings.warn('deprecated thing')\n"
+                                          "    logging.getLogger('lib').error('progress 100%')\n    return")
+    cases["stderr_noise"] = (fill(r, square=SQ_OK, double=noisy), 2, None)
+    cases["colab_stripped"] = (strip_metadata(fill(r, square=SQ_OK, double=DB_OK)), 2, None)
+    vs = fill(r, square=SQ_OK, double=DB_OK)
+    for cell in vs.cells:
+        cell["id"] = uuid.uuid4().hex[:8]
+    cases["vscode_new_ids"] = (vs, 2, None)
+    shuffled = fill(r, square=SQ_OK, double=DB_OK)
+    cells = shuffled.cells
+    stub_copy = copy.deepcopy(tc.release_notebook(course).cells[5])   # the double stub, duplicated before the answer
+    sq = [c for c in cells if c.metadata.get("nbgrader", {}).get("grade_id") == "square"][0]
+    rest = [c for c in cells if c is not sq and c.metadata.get("nbgrader", {}).get("grade_id") != "test_square"]
+    di = [i for i, c in enumerate(rest) if c.metadata.get("nbgrader", {}).get("grade_id") == "double"][0]
+    shuffled.cells = rest[:di] + [stub_copy] + rest[di:] + [sq]  # test_square deleted, square moved last
+    strip_metadata(shuffled)
+    cases["reordered_duplicated_deleted"] = (shuffled, 2, None)
+    helper = fill(r, square=SQ_OK, double="def double(x):\n    return _twice(np.asarray(x, dtype=float))\n")
+    from nbformat.v4 import new_code_cell
+    helper.cells.insert(2, new_code_cell("def _twice(a):\n    return a + a\n"))
+    cases["extra_helper_cell"] = (helper, 2, None)
+    missing = fill(r, square=SQ_OK, double=DB_OK)
+    missing.cells = [c for c in missing.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "square"]
+    cases["answer_cell_deleted"] = (missing, 1, r"answer cell 'square' not found")
+
+    # -- attacks on the tests -------------------------------------------------------------------------
+    cases["always_true_eq"] = (fill(r, square=SQ_OK, double=(
+        "class _Yes:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
+        "def double(x):\n    return _Yes()\n")), 1, None)
+    cases["input_transformer_blanks_cells"] = (attack(
+        "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"), 1, r"input_transformers_cleanup changed")
+    cases["ast_transformer_drops_statements"] = (attack(
+        "import ast\nclass _Drop(ast.NodeTransformer):\n    def visit_Expr(self, node):\n        return None\n"
+        "get_ipython().ast_transformers.append(_Drop())\n"), 1, r"ast_transformers changed")
+    cases["monkeypatch_numpy"] = (attack("np.allclose = lambda *a, **k: True\nnp.isnan = lambda *a, **k: np.zeros(1, bool)\n"),
+                                  1, r"numpy\.allclose was replaced")
+    cases["monkeypatch_builtins"] = (attack("import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.all = lambda it: True\n"
+                                            "builtins.AssertionError = Warning\n"),
+                                     1, r"builtins\.(abs|all|AssertionError) was replaced")
+    cases["replace_notebook_builtins"] = (attack(
+        "import builtins\nglobals()['__builtins__'] = dict(vars(builtins), abs=lambda x: 0, len=lambda x: 0)\n"),
+        1, r"__builtins__ was replaced")
+    cases["monkeypatch_torch"] = (attack("import torch\ntorch.allclose = lambda *a, **k: True\n"
+                                         "torch.Tensor.__eq__ = lambda self, other: True\n"), 1, r"torch")
+    cases["rebind_assert_close"] = (attack("assert_close = lambda *a, **k: None\nas_array = lambda v, *a, **k: v\n"),
+                                    1, r"'assert_close' set by a locked cell was rebound")
+    cases["patch_checks_module"] = (attack("import embedkit.checks as _c\n_c.assert_close = lambda *a, **k: None\n"
+                                           "assert_close = _c.assert_close\n"), 1, r"embedkit\.checks\.assert_close")
+    cases["swap_function_code"] = (attack("assert_close.__code__ = (lambda *a, **k: None).__code__\n"
+                                          "assert_close.__defaults__ = None\n"), 1, r"code of embedkit\.checks\.assert_close")
+    cases["background_thread_repatches"] = (attack(
+        "import threading, time\ndef _again():\n    while True:\n        np.allclose = lambda *a, **k: True\n"
+        "        time.sleep(0.0005)\nthreading.Thread(target=_again, daemon=True).start()\n"), 1, r"numpy\.allclose")
+    cases["patch_while_test_runs"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    import numpy\n    numpy.allclose = lambda *a, **k: True\n"
+        "    return numpy.asarray(x, dtype=float) + 1\n")), 1, r"while the test ran")
+    cases["override_showtraceback"] = (attack(
+        "get_ipython().showtraceback = lambda *a, **k: None\nget_ipython()._showtraceback = lambda *a, **k: None\n"),
+        1, r"showtraceback was overridden")
+    cases["custom_exception_handler"] = (attack(
+        "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n"), 1, r"custom exception handler")
+    cases["settrace"] = (attack("import sys\nsys.settrace(lambda *a: None)\n"), 1, r"trace")
+    cases["pre_run_cell_hook"] = (attack(
+        "def _hook(*a):\n    globals()['assert_close'] = lambda *a, **k: None\n"
+        "get_ipython().events.register('pre_run_cell', _hook)\n"), 1, r"events\.pre_run_cell changed")
+    cases["forge_guard_answer"] = (attack(
+        "import builtins, json\nnp.allclose = lambda *a, **k: True\n"
+        "for _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
+        "    setattr(builtins, _k, lambda *a, **kw: json.dumps({'n': 10**6, 'mac': '0' * 64, 'changes': []}))\n"),
+        1, r"integrity check")
+    cases["wrap_guard_hide_patch"] = (attack(
+        "import builtins\n_real_allclose = np.allclose\n"
+        "def _fake(*a, **k):\n    return True\n"
+        "for _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
+        "    _g = getattr(builtins, _k)\n"
+        "    def _wrapper(op='check', _g=_g):\n"
+        "        np.allclose = _real_allclose\n"
+        "        answer = _g(op)\n"
+        "        np.allclose = _fake\n"
+        "        return answer\n"
+        "    setattr(builtins, _k, _wrapper)\n"
+        "np.allclose = _fake\n"), 1, r"integrity guard was replaced or wrapped")
+    cases["disable_user_expressions"] = (attack(
+        "np.allclose = lambda *a, **k: True\nget_ipython().user_expressions = lambda expressions: {}\n"),
+        1, r"integrity check")
+
+    # -- attacks on the grader's files ----------------------------------------------------------------
+    read = ("def double(x):\n    import json, re\n"
+            f"    for path in {secret_paths!r}:\n"
+            "        try:\n"
+            "            nb = json.load(open(path))\n"
+            "        except Exception as error:\n"
+            "            print('cannot read', path, type(error).__name__)\n"
+            "            continue\n"
+            "        for cell in nb['cells']:\n"
+            "            src = ''.join(cell['source'])\n"
+            "            if 'def double' in src:\n"
+            "                ns = {'np': np}\n"
+            "                exec(src, ns)\n"
+            "                return ns['double'](x)\n"
+            "    return np.asarray(x, dtype=float) + 1\n")
+    cases["read_solutions_from_disk"] = (fill(r, square=SQ_OK, double=read), 1, None)
+    write = (DB_WRONG + "import sqlite3, os\n"
+             f"for _path in [{db_path!r}]:\n"
+             "    try:\n"
+             "        _db = sqlite3.connect(_path)\n"
+             "        _db.execute('UPDATE grade SET auto_score = 100')\n"
+             "        _db.commit()\n"
+             "    except Exception as error:\n"
+             "        print('gradebook:', type(error).__name__, error)\n"
+             "try:\n"
+             f"    open({pwned!r}, 'w').write('pwned')\n"
+             "except Exception as error:\n"
+             "    print('grading folder:', type(error).__name__)\n")
+    cases["write_gradebook"] = (fill(r, square=SQ_OK, double=write), 1, None)
+    cases["network"] = (attack("import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=3)\n"
+                               "    print('NETWORK REACHABLE')\nexcept OSError as error:\n    print('no network', error)\n"),
+                        1, None)
+
+    # -- attacks on the kernel and the machine --------------------------------------------------------
+    cases["os_exit"] = (attack("import os\nos._exit(0)\n"), 1, r"kernel died .* in double")
+    cases["segfault"] = (attack("import ctypes\nctypes.string_at(0)\n"), 1, r"SIGSEGV")
+    cases["fork_bomb"] = (attack(
+        "import os, time\nfor _ in range(100000):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+        "    if pid == 0:\n        while True:\n            try:\n                os.fork()\n            except OSError:\n"
+        "                time.sleep(0.05)\n"), 1, "any")
+    cases["memory_bomb"] = (attack("_hog = []\nwhile True:\n    _hog.append(bytearray(256 * 2**20))\n"), 1, "any")
+    cases["infinite_loop"] = (fill(r, square=SQ_OK, double="while True:\n    pass\n" + DB_WRONG), 1, r"timed out")
+    cases["ignores_interrupt"] = (fill(r, square=SQ_OK, double=(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n")), 1,
+        r"kernel died or was killed in double .*timed out")
+    cases["slow_inside_test"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    import time\n    time.sleep(10**6)\n")), 1, r"test_double timed out")
+    cases["leak_hidden_tests"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    import linecache, sys\n    f = sys._getframe(1)\n"
+        "    raise AssertionError(''.join(linecache.getlines(f.f_code.co_filename)))\n")), 1, None)
+    return cases
+
+
+def build(course):
+    """Write every case as a student's submission; returns {student: (score, flag regex)}."""
+    expected = {}
+    for name, (nb, score, flag) in _cases(course).items():
+        tc.submit(course, name, nb)
+        expected[name] = (score, flag)
+    return expected

@@ -1,0 +1,94 @@
+"""A tiny nbgrader course (one assignment, one notebook, two 1-point tests) in a temporary folder.
+
+Cell order matters for the kernel-death cases: the square exercise and its test
+come first, so an attack in the double exercise that kills the kernel must leave
+test_square's point in place.
+"""
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from autograder.course import REPO, Course
+from autograder.release import release
+
+ASSIGNMENT = "99_tiny"
+NOTEBOOK = "tiny"
+
+SETUP = """import numpy as np
+import embedkit as ek
+from embedkit.checks import as_array, assert_close
+DEVICE = ek.setup(seed=0)"""
+
+SQUARE = '''def square(x):
+    """Elementwise square of a list or array of numbers; returns an np.ndarray."""
+    ### BEGIN SOLUTION
+    return np.asarray(x, dtype=float) ** 2
+    ### END SOLUTION'''
+
+DOUBLE = '''def double(x):
+    """Twice a list or array of numbers; returns an np.ndarray."""
+    ### BEGIN SOLUTION
+    return np.asarray(x, dtype=float) * 2
+    ### END SOLUTION'''
+
+TEST_SQUARE = """assert_close(square([1, 2]), [1, 4], "square([1, 2])")
+### BEGIN HIDDEN TESTS
+assert_close(square([-3.0, 0.5]), [9.0, 0.25], "square of a negative number and a fraction")
+### END HIDDEN TESTS"""
+
+TEST_DOUBLE = """assert_close(double([1, 2]), [2, 4], "double([1, 2])")
+### BEGIN HIDDEN TESTS
+assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")
+### END HIDDEN TESTS"""
+
+HIDDEN_LINE = 'assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")'
+
+
+def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution,
+            "task": False}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def source_notebook():
+    cells = [
+        new_markdown_cell("# Tiny assignment", metadata=_meta("intro", locked=True)),
+        new_code_cell(SETUP, metadata=_meta("setup", locked=True)),
+        new_code_cell(SQUARE, metadata=_meta("square", solution=True)),
+        new_code_cell(TEST_SQUARE, metadata=_meta("test_square", grade=True, locked=True, points=1)),
+        new_markdown_cell("Now double.", metadata=_meta("double-intro", locked=True)),
+        new_code_cell(DOUBLE, metadata=_meta("double", solution=True)),
+        new_code_cell(TEST_DOUBLE, metadata=_meta("test_double", grade=True, locked=True, points=1)),
+    ]
+    for cell in cells:
+        cell["id"] = cell.metadata["nbgrader"]["grade_id"]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def make_course(root: Path, work: Path | None = None) -> Course:
+    """Write the tiny course (config, source, release) under `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    (root / "solutions" / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
+    nbformat.write(source_notebook(), root / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    course = Course(root, work=work or root / "grading")
+    release(course, [ASSIGNMENT])
+    return course
+
+
+def release_notebook(course: Course):
+    return nbformat.read(course.release / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+
+
+def submit(course: Course, student: str, nb) -> Path:
+    folder = course.submitted / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{NOTEBOOK}.ipynb"
+    nbformat.write(nb, path)
+    return path

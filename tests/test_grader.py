@@ -1,0 +1,269 @@
+"""The grading pipeline end to end: adversarial corpus, sandbox, exactly-once batches, nbgrader interop.
+
+Everything runs through a real Dask LocalCluster, real sandboxed kernels and
+nbgrader's real gradebook, on a tiny purpose-built assignment (tests/adversarial)
+so the whole file takes a few minutes on two cores.
+"""
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.executor import Limits
+from autograder.pipeline import LEDGER, grade, summaries
+from autograder.reconstruct import reconstruct
+from autograder.sandbox import _UID_BASE, _pids, _uid_of, can_isolate
+
+from adversarial import corpus
+from adversarial import tiny_course as tc
+
+LIMITS = Limits(cell_timeout=6, notebook_timeout=90, mem_limit=int(3.5 * 2**30), threads=1)
+QUIET = {"progress": False, "log": lambda *_: None, "preload_models": False}
+needs_root = pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")
+
+
+def _sandbox_processes():
+    return [p for p in _pids() if (_uid_of(p) or 0) in range(_UID_BASE, _UID_BASE + 4000)]
+
+
+@pytest.fixture(scope="module")
+def corpus_graded(tmp_path_factory):
+    course = tc.make_course(tmp_path_factory.mktemp("tiny"))
+    expected = corpus.build(course)
+    report = grade(course, jobs=2, limits=LIMITS, **QUIET)
+    by_student = {s["student"]: s for s in summaries(course)}
+    return course, expected, report, by_student
+
+
+def test_corpus_scores_and_flags(corpus_graded):
+    course, expected, report, results = corpus_graded
+    assert not report["errors"], report["errors"]
+    wrong = []
+    for student, (score, flag) in expected.items():
+        if student in ("read_solutions_from_disk", "write_gradebook", "network", "fork_bomb") and not can_isolate():
+            continue
+        got = results[student]
+        reasons = [reason for _, reason in got["flags"]]
+        if got["score"] != score:
+            wrong.append(f"{student}: score {got['score']}, expected {score} (flags: {reasons})")
+        if flag is None and reasons and not all("isolation" in r for r in reasons):
+            wrong.append(f"{student}: unexpected flags {reasons}")
+        if flag not in (None, "any") and not any(re.search(flag, r) for r in reasons):
+            wrong.append(f"{student}: no flag matching {flag!r} in {reasons}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_kernel_death_keeps_earlier_points_and_names_the_cell(corpus_graded):
+    _, _, _, results = corpus_graded
+    for student in ("os_exit", "segfault", "ignores_interrupt"):
+        tests = {t["grade_id"]: t for t in results[student]["notebooks"][tc.NOTEBOOK]["tests"]}
+        assert tests["test_square"]["passed"], student
+        assert tests["test_double"]["status"] == "not-run", student
+        assert "kernel died" in tests["test_double"]["message"], student
+
+
+@needs_root
+def test_sandbox_kept_files_network_and_processes_safe(corpus_graded):
+    course, _, _, results = corpus_graded
+    assert not (course.work / "pwned.txt").exists(), "student code wrote into the grading folder"
+    autograded = (course.autograded / "read_solutions_from_disk" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb").read_text()
+    assert "cannot read" in autograded and "FileNotFoundError" in autograded
+    net = nbformat.read(course.autograded / "network" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in net.cells if c.cell_type == "code" for o in c.outputs)
+    assert "no network" in printed and "NETWORK REACHABLE" not in printed
+    with sqlite3.connect(course.db_url.replace("sqlite:///", "")) as db:
+        assert db.execute("SELECT max(auto_score) FROM grade").fetchone()[0] <= 1
+    assert not _sandbox_processes(), "processes of a sandbox outlived its grading (fork bomb?)"
+
+
+def test_stderr_noise_costs_nothing(corpus_graded):
+    _, _, _, results = corpus_graded
+    assert results["stderr_noise"]["score"] == 2
+
+
+def test_feedback_shows_results_never_hidden_source(corpus_graded):
+    course, expected, _, results = corpus_graded
+    for student in expected:
+        page = (course.feedback / student / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.html").read_text()
+        assert "np.array([0.5, -3.0])" not in page, f"hidden test source in {student}'s feedback"
+        assert "passed" in page or "failed" in page
+    wrong = (course.feedback / "wrong_double" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.html").read_text()
+    assert "double([1, 2]): values differ" in wrong  # the assertion message is shown
+    leak = results["leak_hidden_tests"]["notebooks"][tc.NOTEBOOK]["tests"]
+    assert any("[hidden test]" in t["message"] for t in leak)
+
+
+def test_outputs_written(corpus_graded):
+    course, expected, _, _ = corpus_graded
+    import pandas as pd
+
+    grades = pd.read_csv(course.work / "grades.csv")
+    assert set(grades.student) == set(expected)
+    items = pd.read_csv(course.work / "item_analysis.csv")
+    assert set(items.test) == {"test_square", "test_double"}
+    assert items.set_index("test").loc["test_double", "pass_rate"] < items.set_index("test").loc["test_square", "pass_rate"]
+    flagged = pd.read_csv(course.work / "flagged.csv")
+    assert {"os_exit", "monkeypatch_numpy", "answer_cell_deleted"} <= set(flagged.student)
+    timings = pd.read_csv(course.work / "timings.csv")
+    assert (timings.kernel_start_s >= 0).all()
+
+
+def test_nbgrader_reads_the_results(corpus_graded):
+    """nbgrader's own tools see our grades: its gradebook API and `nbgrader export`."""
+    course, expected, _, results = corpus_graded
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        for student in expected:
+            assert gb.find_submission(tc.ASSIGNMENT, student).score == results[student]["score"]
+        assert gb.find_submission(tc.ASSIGNMENT, "monkeypatch_numpy").needs_manual_grade is False
+        assert gb.find_submission(tc.ASSIGNMENT, "forge_guard_answer").needs_manual_grade is True
+    api = course.api()  # what the formgrader lists
+    assert api.get_autograded_students(tc.ASSIGNMENT) == set(expected)
+    assert api.get_submission(tc.ASSIGNMENT, "wrong_double")["score"] == results["wrong_double"]["score"]
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    out = course.work / "export.csv"
+    subprocess.run([str(nbgrader), "export", f"--to={out}", f"--CourseDirectory.db_url={course.db_url}"],
+                   cwd=course.root, check=True, capture_output=True)
+    assert "wrong_double" in out.read_text()
+
+
+def test_rerun_changes_nothing_and_resubmission_is_regraded(corpus_graded):
+    course, expected, _, _ = corpus_graded
+    again = grade(course, jobs=1, limits=LIMITS, **QUIET)
+    assert again["graded"] == 0 and again["skipped"] == len(expected)
+    nb = corpus.fill(tc.release_notebook(course), square=corpus.SQ_OK, double=corpus.DB_OK)
+    tc.submit(course, "wrong_double", nb)
+    third = grade(course, jobs=1, limits=LIMITS, **QUIET)
+    assert third["graded"] == 1
+    rows = {s["student"]: s for s in summaries(course)}
+    assert rows["wrong_double"]["score"] == 2 and rows["wrong_double"]["runs"] == 2
+    assert all(s["runs"] == 1 for name, s in rows.items() if name != "wrong_double")
+
+
+def _small_class(root: Path, n: int, sleep: float):
+    course = tc.make_course(root)
+    release = tc.release_notebook(course)
+    for i in range(n):
+        nb = corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK if i % 2 else corpus.DB_WRONG)
+        nb.cells.insert(2, nbformat.v4.new_code_cell(f"import time\ntime.sleep({sleep})"))
+        tc.submit(course, f"s{i}", nb)
+    return course
+
+
+def _ledger_rows(course) -> int:
+    path = course.db_url.replace("sqlite:///", "")
+    try:
+        with sqlite3.connect(path) as db:
+            return db.execute(f"SELECT count(*) FROM {LEDGER}").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_interrupted_batch_grades_each_submission_exactly_once(tmp_path):
+    course = _small_class(tmp_path / "course", 6, sleep=1.5)
+    cmd = [sys.executable, "-m", "autograder", "--root", str(course.root), "grade", "--jobs", "1", "--quiet",
+           "--no-preload-models", "--cell-timeout", "30"]
+    proc = subprocess.Popen(cmd, cwd=course.root, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while _ledger_rows(course) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the worst interruption: no clean-up code runs
+    proc.wait()
+    done = _ledger_rows(course)
+    assert 2 <= done < 6, f"{done} graded before the kill: adjust the test's timing"
+    from nbgrader.api import Gradebook
+    with Gradebook(course.db_url) as gb:  # no half-written submission: the gradebook holds exactly the ledger's
+        assert len(gb.assignment_submissions(tc.ASSIGNMENT)) == done
+    time.sleep(1)
+    report = grade(course, jobs=2, limits=LIMITS, **QUIET)
+    assert report["graded"] == 6 - done and not report["errors"]
+    rows = summaries(course)
+    assert len(rows) == 6 and all(r["runs"] == 1 for r in rows)
+    assert sorted(r["score"] for r in rows) == [1, 1, 1, 2, 2, 2]
+
+
+def test_lost_dask_worker_loses_no_grade(tmp_path):
+    """An existing cluster (the SCHEDULER path) losing a worker mid-batch still grades everything once."""
+    from dask.distributed import LocalCluster
+
+    course = _small_class(tmp_path / "course", 4, sleep=2)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=50) as cluster:
+        killed = []
+
+        def kill_one():
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not killed:
+                workers = [w for w in cluster.workers.values() if getattr(w, "process", None) and w.process.pid]
+                if workers and _ledger_rows(course) >= 1:
+                    os.kill(workers[0].process.pid, signal.SIGKILL)
+                    killed.append(workers[0].process.pid)
+                time.sleep(0.2)
+
+        thread = threading.Thread(target=kill_one, daemon=True)
+        thread.start()
+        report = grade(course, scheduler=cluster.scheduler_address, limits=LIMITS, **QUIET)
+        thread.join(timeout=1)
+    rows = summaries(course)
+    assert len(rows) == 4 and all(r["runs"] == 1 for r in rows), (report, killed)
+    assert report["graded"] + len(report["errors"]) == 4
+
+
+def test_reconstruction_rematches_stripped_cells():
+    """Metadata stripped, ids changed and every cell in reverse order: answers still land in their places."""
+    source = tc.source_notebook()
+    release = nbformat.from_dict(source)
+    release = corpus.strip_metadata(corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
+    release.cells = list(reversed(release.cells))
+    rec = reconstruct(source, source, release)
+    kinds = [(p["kind"], p["grade_id"]) for p in rec.plan]
+    assert kinds == [("locked", "setup"), ("answer", "square"), ("test", "test_square"), ("answer", "double"),
+                     ("test", "test_double")]
+    assert rec.notebook.cells[2].source == corpus.SQ_OK and "BEGIN HIDDEN TESTS" in rec.notebook.cells[3].source
+    assert not rec.missing
+
+
+def test_intake_maps_files_to_students(tmp_path):
+    course = tc.make_course(tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    nb = tc.release_notebook(course)
+    for name in ("alice_tiny.ipynb", "tiny - bob.ipynb", "Copy of tiny (1).ipynb"):
+        nbformat.write(nb, inbox / name)
+    from autograder.intake import collect
+
+    report = collect(course, tc.ASSIGNMENT, inbox)
+    assert sorted(s for _, s, _ in report["mapped"]) == ["alice", "bob"]
+    assert [name for name, _ in report["unmapped"]] == ["Copy of tiny (1).ipynb"]
+    assert (course.submitted / "alice" / tc.ASSIGNMENT / "tiny.ipynb").is_file()
+
+
+def test_cli_help():
+    out = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for option in ("--jobs", "--scheduler", "--device", "--force", "--from", "--cell-timeout", "--mem-limit"):
+        assert option in out
+
+
+def test_without_isolation_still_grades_and_says_so(tmp_path):
+    """The fallback for graders without root: same grades, every result flagged as less isolated."""
+    course = tc.make_course(tmp_path / "course")
+    release = tc.release_notebook(course)
+    tc.submit(course, "alice", corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
+    tc.submit(course, "bob", corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_WRONG))
+    limits = Limits(cell_timeout=30, notebook_timeout=90, isolate=False)
+    report = grade(course, jobs=1, limits=limits, zygote=False, **QUIET)
+    assert report["graded"] == 2 and not report["errors"]
+    rows = {s["student"]: s for s in summaries(course)}
+    assert rows["alice"]["score"] == 2 and rows["bob"]["score"] == 1
+    assert all(any("isolation" in reason for _, reason in s["flags"]) for s in rows.values())
