@@ -1,6 +1,7 @@
 """Command line: python -m autograder {release,sample,grade,demo,bench,bench-grade} (or course-grade ...)."""
 import os
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def main(argv=None) -> int:
     sub.add_parser("sample", help="write the sample class (alice, bob, carol) into the grading folder")
 
     for name, text in (("grade", "grade every submission in the grading folder"),
-                       ("demo", "sample class + grading + grade table: the main job")):
+                       ("demo", "sample class graded in grading/sample-class + grade table: the main job")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         p.add_argument("--device", default=None, help="auto, cpu or cuda for the graded kernels")
@@ -42,7 +43,12 @@ def main(argv=None) -> int:
     p.add_argument("--skip-stock", action="store_true", help="only time this pipeline")
     args = parser.parse_args(argv)
 
-    course = Course(args.root or REPO, work=args.work, db_url=args.db_url)
+    work = args.work
+    if args.command == "demo" and work is None:
+        # The sample class gets a fresh grading folder of its own, never the instructor's gradebook.
+        work = (args.root or REPO) / "grading" / "sample-class"
+        shutil.rmtree(work, ignore_errors=True)
+    course = Course(args.root or REPO, work=work, db_url=args.db_url)
     if args.command == "release":
         from .release import release
         print(f"student notebooks written to {release(course, args.assignments or None, args.dest, course_repo=args.course_repo)}")
