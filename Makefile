@@ -8,6 +8,7 @@ ASSIGNMENT ?=
 COURSE_REPO ?=
 DEST ?=
 SCHEDULER ?=
+DB_URL ?=
 STUDENTS ?= 20
 export DEVICE JOBS SCHEDULER
 # nbgrader runs tools of its environment (alembic) by name.
@@ -54,7 +55,7 @@ demo: student
 	$(OFFLINE) $(BIN)/python -m autograder demo --jobs $(JOBS) --device $(DEVICE)
 
 grade: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m autograder grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
+	$(OFFLINE) $(BIN)/python -m autograder $(if $(DB_URL),--db-url $(DB_URL)) grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 
 test: $(STAMP) browser
 	$(OFFLINE) $(BIN)/python -m pytest
