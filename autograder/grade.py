@@ -1,6 +1,5 @@
 """Grading entry points over autograder.pipeline, and tables read back from nbgrader's gradebook."""
 import os
-from pathlib import Path
 
 import pandas as pd
 
@@ -9,12 +8,6 @@ from .course import Course
 
 class GradingError(RuntimeError):
     pass
-
-
-def submissions(course: Course, assignment: str) -> list[str]:
-    """Students who submitted `assignment` (nbgrader layout submitted/<student>/<assignment>/)."""
-    from .pipeline import submissions as found
-    return found(course, assignment)
 
 
 def grade(course: Course, assignments: list[str] | None = None, device: str | None = None,
@@ -75,8 +68,3 @@ def grade_table(table: pd.DataFrame) -> pd.DataFrame:
     out["total"] = wide.sum(axis=1).map(lambda s: f"{s:g} / {maxima.sum():g}")
     return out
 
-
-def write_csv(table: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.sort_values(["assignment", "student"]).to_csv(path, index=False)
-    return path
