@@ -50,7 +50,10 @@ class Course:
     @property
     def course_repo(self) -> str:
         """The public repository students open the notebooks from ([tool.embeddings-course] in pyproject.toml)."""
-        with open(self.root / "pyproject.toml", "rb") as f:
+        pyproject = self.root / "pyproject.toml"
+        if not pyproject.is_file():  # a course root without one (a scratch or test course): this repository's
+            pyproject = REPO / "pyproject.toml"
+        with open(pyproject, "rb") as f:
             return tomllib.load(f)["tool"]["embeddings-course"]["course_repo"]
 
     def assignments(self) -> list[str]:

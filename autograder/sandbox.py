@@ -98,14 +98,16 @@ def _build_root(spec: dict) -> None:
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
     ro, rw = allowed_paths()
     scratch = spec["scratch"]
+    # The sandbox's /tmp first: allowed paths that live under /tmp (a checkout in /tmp, say)
+    # are then mounted on top of it instead of being hidden by it.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    _mount(os.path.join(scratch, "tmp"), root + "/tmp", None, MS_BIND)
     for path in ro + rw + [scratch]:
         target = root + path
         os.makedirs(target, exist_ok=True)
         _mount(path, target, None, MS_BIND | MS_REC)
         if path in ro:
             _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount(os.path.join(scratch, "tmp"), root + "/tmp", None, MS_BIND)
     os.chroot(root)
 
 
