@@ -36,6 +36,8 @@ import threading
 import time
 from pathlib import Path
 
+from embedkit.quiet import QUIET_ENV as LIBRARY_QUIET_ENV
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
@@ -49,10 +51,10 @@ PRELOAD_BASE = ["numpy", "torch", "IPython", "ipykernel.kernelapp", "ipykernel.i
 PRELOAD_MODELS = ["transformers", "sentence_transformers"]
 
 QUIET_ENV = {
-    "EMBEDKIT_QUIET": "1", "NBGRADER_EXECUTION": "autograde", "TQDM_DISABLE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
+    **LIBRARY_QUIET_ENV,  # the libraries' own noise switches
+    "EMBEDKIT_QUIET": "1", "NBGRADER_EXECUTION": "autograde",
     "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-    "PYTHONWARNINGS": "ignore", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1",
     "MALLOC_ARENA_MAX": "4",  # glibc reserves 64 MiB of address space per thread arena otherwise
 }
 

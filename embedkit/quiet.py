@@ -9,7 +9,8 @@ import logging
 import os
 import warnings
 
-_QUIET_ENV = {
+# Environment settings that silence the libraries the course uses (the grader sets them for its kernels too).
+QUIET_ENV = {
     "TQDM_DISABLE": "1",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
@@ -25,7 +26,7 @@ def is_grading() -> bool:
 
 def quiet() -> None:
     """Silence progress bars, warnings and library logging for this process."""
-    os.environ.update(_QUIET_ENV)
+    os.environ.update(QUIET_ENV)
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
     # tqdm reads TQDM_DISABLE when it is imported, and libraries pass disable= themselves
