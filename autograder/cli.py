@@ -101,7 +101,7 @@ def _grade(course: Course, args) -> int:
     if args.command == "demo":
         _sample(course)
     if args.intake:
-        from .intake import collect
+        from .intake import collect, write_report
         if not args.assignment or len(args.assignment) != 1:
             print("--from needs exactly one --assignment", file=sys.stderr)
             return 2
@@ -109,14 +109,7 @@ def _grade(course: Course, args) -> int:
         print(f"mapped {len(report['mapped'])} file(s) to students")
         for name, why in report["unmapped"]:
             print(f"  NOT MAPPED {name}: {why}")
-        import csv
-        course.work.mkdir(parents=True, exist_ok=True)
-        with open(course.work / "intake_report.csv", "w", newline="") as f:
-            out = csv.writer(f)
-            out.writerow(["file", "student", "notebook", "problem"])
-            out.writerows([name, student, notebook, ""] for name, student, notebook in report["mapped"])
-            out.writerows([name, "", "", why] for name, why in report["unmapped"])
-        print(f"intake report: {course.work / 'intake_report.csv'}")
+        print(f"intake report: {write_report(course, report)}")
     device = args.device or os.environ.get("DEVICE") or None
     if device == "auto":
         device = None

@@ -6,6 +6,7 @@ student id: `alice_types_of_embeddings.ipynb`, `types_of_embeddings - alice.ipyn
 `alice.ipynb` (one-notebook assignments), `smithj_12345_67890_types_of_embeddings.ipynb`
 (Canvas). Everything else is reported, never guessed.
 """
+import csv
 import re
 import zipfile
 from datetime import datetime, timezone
@@ -78,3 +79,15 @@ def collect(course: Course, assignment: str, path: Path) -> dict:
             (folder / "timestamp.txt").write_text(mtime.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
         report["mapped"].append((name, student, notebook))
     return report
+
+
+def write_report(course: Course, report: dict) -> Path:
+    """grading/intake_report.csv: which file went to which student, and why the others went nowhere."""
+    path = course.work / "intake_report.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["file", "student", "notebook", "problem"])
+        out.writerows([name, student, notebook, ""] for name, student, notebook in report["mapped"])
+        out.writerows([name, "", "", why] for name, why in report["unmapped"])
+    return path
