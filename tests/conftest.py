@@ -1,4 +1,5 @@
 import os
+import re
 
 import pytest
 
@@ -25,3 +26,13 @@ def graded_class(tmp_path_factory):
         build_sample_class(scratch, assignment)
     table = grade(scratch, device="cpu", log=lambda *_: None)
     return scratch, table
+
+
+SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)
+
+
+def secret_lines(source_nb) -> list[str]:
+    """The non-trivial lines (over 25 characters) of a source notebook's solutions and hidden tests:
+    none of them may reach students."""
+    return [line.strip() for cell in source_nb.cells for _, block in SECRET_BLOCK.findall(cell.source)
+            for line in block.splitlines() if len(line.strip()) > 25]

@@ -1,11 +1,12 @@
 """The student-facing tree: everything students need, nothing that gives answers away."""
-import re
 
 import nbformat
 import pytest
 
 from autograder.course import Course
 from autograder.publish import colab_url, publish
+
+from conftest import secret_lines
 
 REPO = "https://github.com/acme/embeddings-student"
 
@@ -32,11 +33,7 @@ def test_contains_no_solutions_hidden_tests_or_grading(published):
     source_texts = {p.read_bytes() for p in course.source.rglob("*") if p.is_file()}
     copied = [n for n in names if (published / n).read_bytes() in source_texts]
     assert not copied, f"files from solutions/ in the published tree: {copied}"
-    secrets = []
-    for path in course.source.rglob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            for block in re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)\n(.*?)### END", cell.source, flags=re.S):
-                secrets += [line.strip() for line in block.splitlines() if len(line.strip()) > 25]
+    secrets = [line for path in course.source.rglob("*.ipynb") for line in secret_lines(nbformat.read(path, as_version=4))]
     for name in names:
         if name.endswith((".ipynb", ".py", ".md", ".toml")):
             text = (published / name).read_text()

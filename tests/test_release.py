@@ -1,6 +1,5 @@
 """The student notebooks: up to date, free of solutions and hidden tests; the sources free of outputs."""
 import filecmp
-import re
 
 import nbformat
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from autograder.release import release
 from autograder.sample_class import solution_code
 
-from conftest import Course
+from conftest import Course, secret_lines
 
 COURSE = Course()
 NOTEBOOKS = [(a, n) for a in COURSE.assignments() for n in COURSE.notebooks(a)]
@@ -50,15 +49,7 @@ def test_student_notebook_has_no_solutions_or_hidden_tests(assignment, notebook)
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text, f"{marker!r} found in the student version of {assignment}/{notebook}"
     # Every non-trivial line of a solution or of a hidden test must be gone.
-    secret = []
-    for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            secret += re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, flags=re.S)
-        if meta.get("grade"):
-            secret += re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, flags=re.S)
-    leaked = [line.strip() for block in secret for line in block.splitlines()
-              if len(line.strip()) > 25 and line.strip() in text]
+    leaked = [line for line in secret_lines(source) if line in text]
     assert not leaked, f"solution or hidden-test lines leaked into the student version: {leaked[:3]}"
 
 
