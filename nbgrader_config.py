@@ -26,3 +26,6 @@ c.Exchange.root = os.path.join(here, "grading", "exchange")
 c.Execute.timeout = 300
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Each assignment's mutation catalogue (autograder/mutants.py) stays with the instructor.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "mutants.py"]

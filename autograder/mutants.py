@@ -1,0 +1,264 @@
+"""Mutation testing of an assignment's tests: do they catch wrong answers and pass right ones?
+
+Each assignment keeps a catalogue beside its source, `solutions/<assignment>/mutants.py`:
+
+    from autograder.mutants import mutant, alternative
+
+    MUTANTS = [
+        mutant("cosine", "zero guard on u only",
+               replace=[("np.maximum(nu * nv, 1e-12)", "np.maximum(nu, 1e-12) * nv")]),
+        ...
+    ]
+    ALTERNATIVES = [
+        alternative("cosine", "torch in float32", source='''def cosine(u, v): ...'''),
+    ]
+
+An entry replaces ONE answer cell (by grade_id) of the perfect submission: either its
+whole `source`, or `replace` pairs applied to the solution code (each `old` must occur
+exactly once, so a catalogue that went stale with its notebook fails loudly). Every
+other answer cell keeps the solution.
+
+A mutant is *caught* when it loses at least one point; an alternative must keep full
+marks. `python -m autograder mutants` runs the catalogue and prints both scores.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import runpy
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .course import Course
+from .sample_class import solution_code
+
+
+@dataclass(frozen=True)
+class Entry:
+    cell: str                       # grade_id of the answer cell it replaces
+    name: str                       # what it is, in a few words (unique per catalogue)
+    source: str | None = None       # the whole answer cell, or
+    replace: tuple = ()             # ((old, new), ...) applied to the solution's code
+    correct: bool = False           # alternative (must keep full marks) or mutant (must lose points)
+
+    def answer(self, solution: str) -> str:
+        if self.source is not None:
+            return self.source
+        code = solution
+        for old, new in self.replace:
+            count = code.count(old)
+            if count != 1:
+                raise ValueError(f"{self.cell}/{self.name}: {old!r} occurs {count} times in the solution (want 1)")
+            code = code.replace(old, new)
+        if code == solution:
+            raise ValueError(f"{self.cell}/{self.name}: changes nothing")
+        return code
+
+
+def mutant(cell: str, name: str, source: str | None = None, replace=()) -> Entry:
+    return Entry(cell, name, source, tuple(tuple(p) for p in replace), correct=False)
+
+
+def alternative(cell: str, name: str, source: str | None = None, replace=()) -> Entry:
+    return Entry(cell, name, source, tuple(tuple(p) for p in replace), correct=True)
+
+
+def catalogue(course: Course, assignment: str) -> list[Entry]:
+    path = course.source / assignment / "mutants.py"
+    if not path.is_file():
+        return []
+    spec = runpy.run_path(str(path))
+    entries = list(spec.get("MUTANTS", [])) + list(spec.get("ALTERNATIVES", []))
+    seen = set()
+    for e in entries:
+        key = (e.cell, e.name)
+        if key in seen:
+            raise ValueError(f"{assignment}: duplicate catalogue entry {key}")
+        seen.add(key)
+    return entries
+
+
+@dataclass
+class Outcome:
+    entry: Entry
+    score: float
+    max_score: float
+    failed: dict = field(default_factory=dict)   # grade_id -> first line of its message
+    visible: bool = False                        # a visible test (the part students see) fails too
+    error: str = ""
+
+    @property
+    def lost(self) -> float:
+        return self.max_score - self.score
+
+    @property
+    def ok(self) -> bool:
+        """Caught (mutant) or kept full marks (alternative)."""
+        return not self.error and (self.lost == 0 if self.entry.correct else self.lost > 0)
+
+
+# -- quick mode: one process executes the preamble once, a fork per entry runs the rest --------------------
+
+def _plan(source_nb) -> list[dict]:
+    from .reconstruct import role
+    cells = []
+    for cell in source_nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        cells.append({"kind": role(cell), "grade_id": meta.get("grade_id"), "source": cell.source,
+                      "points": float(meta.get("points", 0) or 0)})
+    return cells
+
+
+def preamble_length(plan: list[dict]) -> int:
+    """Number of leading code cells that are locked instructor cells: the shared set-up."""
+    n = 0
+    for cell in plan:
+        if cell["kind"] != "locked":
+            break
+        n += 1
+    return n
+
+
+def _run_cells(shell, cells, answers) -> dict:
+    result = {"tests": {}, "visible": {}}
+    for cell in cells:
+        code = cell["source"]
+        if cell["kind"] == "answer":
+            code = answers.get(cell["grade_id"], solution_code(code))
+        if cell["kind"] == "test" and _HIDDEN.search(code):  # the visible part alone first: what a student sees
+            result["visible"][cell["grade_id"]] = _message(shell, _HIDDEN.sub("", code))
+        msg = _message(shell, code)
+        if cell["kind"] == "test":
+            result["tests"][cell["grade_id"]] = (cell["points"], msg)
+            result["visible"].setdefault(cell["grade_id"], msg)
+    return result
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", flags=re.S | re.M)
+
+
+def _message(shell, code: str) -> str:
+    from IPython.utils.capture import capture_output
+    with capture_output(display=True):
+        res = shell.run_cell(code, silent=False, store_history=False)
+    err = res.error_in_exec or res.error_before_exec
+    return "" if err is None else f"{type(err).__name__}: {err}".splitlines()[0][:300] if str(err) else type(err).__name__
+
+
+def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, log=print) -> list[Outcome]:
+    """Run `entries` against the source notebook(s) without the sandbox: fast, for writing catalogues."""
+    os.environ.setdefault("EMBEDKIT_QUIET", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    outcomes = []
+    for notebook in course.notebooks(assignment):
+        source_nb = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
+        plan = _plan(source_nb)
+        solutions = {c["grade_id"]: solution_code(c["source"]) for c in plan if c["kind"] == "answer"}
+        todo = [e for e in entries if e.cell in solutions]
+        bad = [e for e in entries if e.cell not in solutions]
+        for e in bad:
+            outcomes.append(Outcome(e, 0, 0, error=f"no answer cell {e.cell!r} in {notebook}"))
+        n = preamble_length(plan)
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        t0 = time.perf_counter()
+        pre = _run_cells(shell, plan[:n], {})
+        log(f"{assignment}/{notebook}: preamble of {n} cell(s) in {time.perf_counter() - t0:.1f} s")
+        del pre
+        running: dict[int, tuple] = {}
+        queue = list(todo)
+
+        def start(entry):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(r)
+                try:
+                    answers = {entry.cell: entry.answer(solutions[entry.cell])}
+                    out = _run_cells(shell, plan[n:], answers)
+                except BaseException:  # noqa: BLE001 - report anything to the parent
+                    out = {"error": traceback.format_exc()[-2000:]}
+                with os.fdopen(w, "w") as f:
+                    json.dump(out, f)
+                os._exit(0)
+            os.close(w)
+            running[pid] = (entry, r, time.perf_counter())
+
+        while queue or running:
+            while queue and len(running) < jobs:
+                start(queue.pop(0))
+            pid, _ = os.wait()
+            entry, r, began = running.pop(pid)
+            with os.fdopen(r) as f:
+                text = f.read()
+            try:
+                out = json.loads(text)
+            except ValueError:
+                out = {"error": "the run died without a result"}
+            if "error" in out:
+                outcomes.append(Outcome(entry, 0, 0, error=out["error"]))
+                continue
+            tests = out["tests"]
+            total = sum(p for p, _ in tests.values())
+            got = sum(p for p, m in tests.values() if not m)
+            outcomes.append(Outcome(entry, got, total, failed={g: m for g, (p, m) in tests.items() if m},
+                                    visible=any(out["visible"].values())))
+            log(f"  {'ok  ' if outcomes[-1].ok else 'MISS'} {entry.cell}/{entry.name}: "
+                f"{got:g}/{total:g} ({time.perf_counter() - began:.1f} s)")
+    return outcomes
+
+
+def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
+    """Print each entry and the mutation score; returns {"mutation_score", "alternatives_ok", ...}."""
+    mutants = [o for o in outcomes if not o.entry.correct]
+    alts = [o for o in outcomes if o.entry.correct]
+    log(f"\n{assignment}: {len(mutants)} mutants, {len(alts)} alternatives")
+    for o in sorted(outcomes, key=lambda o: (o.entry.correct, o.entry.cell, o.entry.name)):
+        kind = "alternative" if o.entry.correct else "mutant"
+        verdict = ("ERROR " + o.error.strip().splitlines()[-1][:200]) if o.error else \
+            ("caught" if not o.entry.correct and o.lost > 0 else
+             "MISSED" if not o.entry.correct else "full marks" if o.lost == 0 else "LOST POINTS")
+        by = "; ".join(f"{g}: {m[:120]}" for g, m in o.failed.items())
+        log(f"  {kind:11s} {o.entry.cell:18s} {o.entry.name[:48]:48s} -{o.lost:g}  {verdict}  {by}")
+    caught = sum(o.ok for o in mutants)
+    visible = sum(o.ok and o.visible for o in mutants)
+    per_cell: dict[str, list] = {}
+    for o in mutants:
+        per_cell.setdefault(o.entry.cell, []).append(o.ok)
+    score = caught / len(mutants) if mutants else 1.0
+    log(f"  per exercise: " + ", ".join(f"{c} {sum(v)}/{len(v)}" for c, v in sorted(per_cell.items())))
+    log(f"  mutation score {caught}/{len(mutants)} = {score:.1%}; alternatives at full marks "
+        f"{sum(o.ok for o in alts)}/{len(alts)}; caught by the visible tests alone {visible}/{len(mutants)}")
+    return {"assignment": assignment, "mutants": len(mutants), "caught": caught, "mutation_score": score,
+            "alternatives": len(alts), "alternatives_ok": sum(o.ok for o in alts), "visible": visible}
+
+
+def main(argv=None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m autograder.mutants")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--only", action="append", help="entries whose cell or name contains this text")
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2))
+    args = p.parse_args(argv)
+    course = Course()
+    status = 0
+    for assignment in args.assignments or course.assignments():
+        entries = catalogue(course, assignment)
+        if args.only:
+            entries = [e for e in entries if any(s in e.cell or s in e.name for s in args.only)]
+        out = report(quick(course, assignment, entries, jobs=args.jobs), assignment)
+        if out["mutation_score"] < 0.95 or out["alternatives_ok"] < out["alternatives"]:
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
