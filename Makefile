@@ -9,8 +9,9 @@ COURSE_REPO ?=
 DEST ?=
 SCHEDULER ?=
 DB_URL ?=
+DB_URL_FILE ?=
 STUDENTS ?= 20
-export DEVICE JOBS SCHEDULER
+export DEVICE JOBS SCHEDULER DB_URL DB_URL_FILE
 # nbgrader runs tools of its environment (alembic) by name.
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -55,7 +56,7 @@ demo: student
 	$(OFFLINE) $(BIN)/python -m autograder demo --jobs $(JOBS) --device $(DEVICE)
 
 grade: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m autograder $(if $(DB_URL),--db-url $(DB_URL)) grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
+	$(OFFLINE) $(BIN)/python -m autograder grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 
 test: $(STAMP) browser
 	$(OFFLINE) $(BIN)/python -m pytest

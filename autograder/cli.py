@@ -13,7 +13,9 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="course root (default: this repository)")
     parser.add_argument("--work", type=Path, default=None, help="grading folder (default: ROOT/grading)")
     parser.add_argument("--db-url", default=None,
-                        help="gradebook as an SQLAlchemy URL, e.g. postgresql://... (default: sqlite in the grading folder)")
+                        help="gradebook as an SQLAlchemy URL without a password (default: $DB_URL, else the file named "
+                             "by $DB_URL_FILE, else sqlite in the grading folder); a URL with a password belongs in "
+                             "$DB_URL or $DB_URL_FILE, never on a command line (every process can read it there)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="generate the student notebooks from solutions/")
@@ -48,7 +50,7 @@ def main(argv=None) -> int:
         # The sample class gets a fresh grading folder of its own, never the instructor's gradebook.
         work = (args.root or REPO) / "grading" / "sample-class"
         shutil.rmtree(work, ignore_errors=True)
-    course = Course(args.root or REPO, work=work, db_url=args.db_url)
+    course = Course(args.root or REPO, work=work, db_url=args.db_url or database_url())
     if args.command == "release":
         from .release import release
         print(f"student notebooks written to {release(course, args.assignments or None, args.dest, course_repo=args.course_repo)}")
@@ -69,6 +71,19 @@ def main(argv=None) -> int:
     return 0
 
 
+def database_url() -> str | None:
+    """The gradebook URL from the environment: $DB_URL, or the first line of the file $DB_URL_FILE names."""
+    if os.environ.get("DB_URL"):
+        return os.environ["DB_URL"]
+    path = os.environ.get("DB_URL_FILE")
+    if path:
+        mode = os.stat(path).st_mode
+        if mode & 0o077:
+            raise SystemExit(f"{path} is readable by other users (chmod 600 it): it holds the gradebook's password")
+        return Path(path).read_text().strip().splitlines()[0]
+    return None
+
+
 def _grading_options(p) -> None:
     from .executor import Limits
     d = Limits()
@@ -79,6 +94,10 @@ def _grading_options(p) -> None:
     p.add_argument("--from", dest="intake", type=Path, default=None,
                    help="a folder or zip of notebooks (Colab/LMS download) to map to students by file name first "
                         "(needs exactly one --assignment)")
+    p.add_argument("--roster", type=Path, default=None,
+                   help="CSV of student ids (column id/student/student_id) to match --from files against")
+    p.add_argument("--keep-newest", action="store_true", help="--from: of several files for one student, grade the newest")
+    p.add_argument("--skip-unmapped", action="store_true", help="--from: leave out files that match no student")
     p.add_argument("--cell-timeout", type=float, default=d.cell_timeout, help=f"seconds per cell (default {d.cell_timeout:g})")
     p.add_argument("--notebook-timeout", type=float, default=d.notebook_timeout,
                    help=f"seconds per notebook (default {d.notebook_timeout:g})")
@@ -87,7 +106,6 @@ def _grading_options(p) -> None:
     p.add_argument("--threads", type=int, default=d.threads,
                    help="torch/BLAS threads per kernel (default: CPUs divided by --jobs)")
     p.add_argument("--no-isolation", action="store_true", help="run kernels without namespaces/chroot/uid (debugging)")
-    p.add_argument("--no-zygote", action="store_true", help="start every kernel from scratch (slower)")
     p.add_argument("--no-preload-models", action="store_true",
                    help="never import transformers in the zygote (default: when a graded notebook uses them)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -101,11 +119,18 @@ def _grade(course: Course, args) -> int:
     if args.command == "demo":
         _sample(course)
     if args.intake:
-        from .intake import collect, write_report
+        from .intake import IntakeRefused, collect, read_roster, write_report
         if not args.assignment or len(args.assignment) != 1:
             print("--from needs exactly one --assignment", file=sys.stderr)
             return 2
-        report = collect(course, args.assignment[0], args.intake)
+        try:
+            report = collect(course, args.assignment[0], args.intake,
+                             roster=read_roster(args.roster) if args.roster else None,
+                             keep_newest=args.keep_newest, skip_unmapped=args.skip_unmapped)
+        except IntakeRefused as refused:
+            print(refused, file=sys.stderr)
+            print(f"intake report: {write_report(course, refused.report)}", file=sys.stderr)
+            return 2
         print(f"mapped {len(report['mapped'])} file(s) to students")
         for name, why in report["unmapped"]:
             print(f"  NOT MAPPED {name}: {why}")
@@ -117,7 +142,7 @@ def _grade(course: Course, args) -> int:
                     mem_limit=int(args.mem_limit * 2**30) or None, threads=args.threads,
                     isolate=False if args.no_isolation else None)
     report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler, device=device,
-                   force=args.force or args.command == "demo", limits=limits, zygote=not args.no_zygote,
+                   force=args.force or args.command == "demo", limits=limits, 
                    preload_models=False if args.no_preload_models else None, progress=not args.quiet)
     table = grades(course)
     print()

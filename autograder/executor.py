@@ -1,25 +1,27 @@
-"""Run a reconstructed notebook in a sandboxed kernel and judge every test cell from the protocol.
+"""Run a reconstructed notebook: student cells in a sandboxed kernel, test cells in the examiner.
 
-A test cell passes when the kernel's `execute_reply` says status "ok" and the
-integrity guard, asked right after it, reports nothing changed while it ran. Rendered
-outputs (stderr included) are kept for the instructor but never decide a grade, so
-library noise costs nothing and an overridden `showtraceback` gains nothing.
+The set-up cells already ran in the zygote both processes fork from. Every other
+non-test cell runs in the student's kernel, in order. A test cell runs in the
+examiner (autograder.examiner) while the kernel serves the examiner's calls; it passes
+when the examiner's own execution of it raised nothing. Nothing the student's process
+says is taken as a verdict, and rendered outputs never decide a grade.
 """
-import ast
-import json
 import os
 import signal
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 
 from jupyter_client import BlockingKernelClient
 from nbformat.v4 import output_from_msg
 
-from . import guard as guard_mod
+from . import wire
+from .examiner import student_names
 from .sandbox import KernelLauncher, cleanup, new_spec
 
 MAX_OUTPUTS = 50
-MAX_TEXT = 20_000
+MAX_TEXT = 20_000          # characters of stream output per cell
+MAX_DISPLAY = 2_000_000    # bytes of rich display data per cell
 
 
 @dataclass
@@ -37,16 +39,14 @@ class Limits:
 @dataclass
 class CellRun:
     index: int                 # position in the reconstructed notebook
-    kind: str                  # locked, test, answer, student, ...
+    kind: str                  # setup, locked, test, answer, student
     grade_id: str | None
     status: str                # ok, error, timeout, died, not-run
     ename: str = ""
     evalue: str = ""
     seconds: float = 0.0
+    calls: int = 0             # the examiner's calls into the student's kernel (test cells)
     outputs: list = field(default_factory=list)
-    tampering: list = field(default_factory=list)   # guard findings (restored) before this cell
-    during: list = field(default_factory=list)      # guard findings after this cell: points withheld
-    guard_ok: bool = True
 
 
 @dataclass
@@ -54,7 +54,9 @@ class NotebookRun:
     cells: list
     died_in: int | None = None     # index of the cell during which the kernel died or was killed
     death: str = ""
+    failure: str = ""              # an infrastructure failure: this run is not a grade
     isolation: str = ""
+    setup_s: float = 0.0           # the set-up, run once per worker (not per submission)
     startup_s: float = 0.0
     wall_s: float = 0.0
     peak_rss_mib: float = 0.0
@@ -71,22 +73,29 @@ class CellTimeout(Exception):
     """The cell ran out of time and was interrupted; the kernel lives on."""
 
 
+class ExaminerFailed(Exception):
+    """The trusted side broke: an infrastructure failure, never a grade."""
+
+
 class Session:
-    """One sandboxed kernel and a client speaking to it."""
+    """One sandboxed kernel, its examiner, and a client speaking to both."""
 
     def __init__(self, launcher: KernelLauncher, limits: Limits, env: dict | None = None):
         self.launcher = launcher
         self.limits = limits
         self.spec = new_spec(limits.isolate, limits.mem_limit, limits.nproc, limits.threads, env)
-        self.secret = self.spec["secret"]
-        self.guard_name = self.spec["guard_name"]
-        self.counter = 0
+        self.agent = self.spec["agent_name"]
         self.pid = None
         self.client = None
+        self.examiner: socket.socket | None = None
         self.peak_rss = 0
 
     def start(self) -> None:
-        self.pid = self.launcher.spawn(dict(self.spec))
+        spawned = self.launcher.spawn(dict(self.spec))
+        self.pid = spawned["pid"]
+        if spawned.get("examiner"):
+            self.examiner = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.examiner.connect(spawned["examiner"])
         self.client = BlockingKernelClient()
         self.client.load_connection_file(self.spec["connection_file"])
         self.client.start_channels()
@@ -104,12 +113,7 @@ class Session:
             self._check_alive()
             if time.monotonic() > deadline:
                 raise KernelDied(f"the kernel did not start within {self.limits.startup_timeout:.0f} s")
-        # drain start-up iopub chatter
-        while True:
-            try:
-                self.client.get_iopub_msg(timeout=0.2)
-            except Exception:  # noqa: BLE001
-                break
+        self._drain()
 
     def _check_alive(self) -> None:
         alive, how = self.launcher.status(self.pid)
@@ -118,6 +122,12 @@ class Session:
         self._sample_rss()
 
     def _sample_rss(self) -> None:
+        try:  # the sandbox's supervisor records the peak over all of its processes
+            with open(os.path.join(self.spec["base"], "peak_rss")) as f:
+                self.peak_rss = max(self.peak_rss, int(f.read() or 0))
+            return
+        except (OSError, ValueError):
+            pass
         try:
             with open(f"/proc/{self.pid}/status") as f:
                 for line in f:
@@ -126,78 +136,165 @@ class Session:
         except OSError:
             pass
 
+    def _drain(self) -> None:
+        while True:
+            try:
+                self.client.get_iopub_msg(timeout=0.2)
+            except Exception:  # noqa: BLE001 - queue.Empty
+                return
+
+    def _collect(self, msg_id: str, outputs: list, budget: dict) -> bool:
+        """Take one iopub message for `msg_id` into `outputs`; True when the kernel went idle."""
+        msg = self.client.get_iopub_msg(timeout=0.05)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            return False
+        kind = msg["msg_type"]
+        if kind == "status":
+            return msg["content"]["execution_state"] == "idle"
+        if kind in ("stream", "display_data", "execute_result", "error") and len(outputs) < MAX_OUTPUTS:
+            out = output_from_msg(msg)
+            if kind == "stream":
+                out.text = wire.clip(out.text, max(budget["text"], 0))[:max(budget["text"], 0)]
+                budget["text"] -= len(out.text)
+            elif kind in ("display_data", "execute_result"):
+                size = sum(len(str(v)) for v in out.get("data", {}).values())
+                if size > budget["display"]:
+                    return False
+                budget["display"] -= size
+            outputs.append(out)
+        return False
+
     def execute(self, code: str, timeout: float, silent: bool = False, user_expressions: dict | None = None):
-        """(reply content, outputs). Raises KernelDied (with .timeout) when the kernel dies or is killed."""
+        """(reply content, outputs). Raises KernelDied when the kernel dies or is killed, CellTimeout when interrupted."""
         msg_id = self.client.execute(code, silent=silent, store_history=not silent,
                                      user_expressions=user_expressions or {}, allow_stdin=False)
         deadline = time.monotonic() + timeout
         reply, idle, outputs, interrupted = None, False, [], None
-        text_budget = MAX_TEXT
+        budget = {"text": MAX_TEXT, "display": MAX_DISPLAY}
         while reply is None or not idle:
             now = time.monotonic()
             if now > deadline:
                 if interrupted is None:
-                    self._interrupt()
+                    self.interrupt()
                     interrupted = now
                     deadline = now + 10
                 else:
                     raise KernelDied(f"timed out after {timeout:.0f} s")
             try:
-                msg = self.client.get_iopub_msg(timeout=0.2)
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    kind = msg["msg_type"]
-                    if kind == "status" and msg["content"]["execution_state"] == "idle":
-                        idle = True
-                    elif kind in ("stream", "display_data", "execute_result", "error") and len(outputs) < MAX_OUTPUTS:
-                        out = output_from_msg(msg)
-                        if kind == "stream":
-                            out.text = out.text[:max(text_budget, 0)]
-                            text_budget -= len(out.text)
-                        outputs.append(out)
+                idle = self._collect(msg_id, outputs, budget) or idle
                 continue
             except Exception:  # noqa: BLE001 - queue.Empty
                 pass
             if reply is None:
-                try:
-                    msg = self.client.get_shell_msg(timeout=0)
-                    if msg["parent_header"].get("msg_id") == msg_id:
-                        reply = msg["content"]
-                        if interrupted is not None:
-                            raise CellTimeout(f"timed out after {timeout:.0f} s (interrupted)")
-                        continue
-                except CellTimeout:
-                    raise
-                except Exception:  # noqa: BLE001
-                    pass
+                reply = self._reply(msg_id)
+                if reply is not None:
+                    if interrupted is not None:
+                        raise CellTimeout(f"timed out after {timeout:.0f} s (interrupted)")
+                    continue
             self._check_alive()
         return reply, outputs
 
-    def _interrupt(self) -> None:
+    def _reply(self, msg_id: str):
+        try:
+            msg = self.client.get_shell_msg(timeout=0)
+        except Exception:  # noqa: BLE001 - queue.Empty
+            return None
+        return msg["content"] if msg["parent_header"].get("msg_id") == msg_id else None
+
+    def examine(self, source: str, names: list[str], timeout: float) -> tuple[dict, list]:
+        """Run a test cell in the examiner while the kernel serves its calls: (verdict, student outputs)."""
+        msg_id = self.client.execute("", silent=True, store_history=False, allow_stdin=False,
+                                     user_expressions={"a": f"{self.agent}()"})
+        wire.send(self.examiner, {"op": "test", "source": source, "names": names, "timeout": timeout})
+        deadline = time.monotonic() + timeout
+        outputs, budget = [], {"text": MAX_TEXT, "display": MAX_DISPLAY}
+        verdict, kernel_reply, cancelled, interrupted, died, idle = None, None, False, False, None, False
+        self.examiner.settimeout(0)
+        buffer = b""
+        while verdict is None:
+            try:
+                chunk = self.examiner.recv(1 << 20)
+                if not chunk:
+                    raise ExaminerFailed("the examiner exited")
+                buffer += chunk
+            except (BlockingIOError, InterruptedError):
+                pass
+            verdict = _complete(buffer)
+            if verdict is not None:
+                break
+            try:
+                idle = self._collect(msg_id, outputs, budget) or idle
+            except Exception:  # noqa: BLE001 - queue.Empty
+                pass
+            if kernel_reply is None:
+                kernel_reply = self._reply(msg_id)
+                if kernel_reply is not None and not cancelled:  # the kernel stopped serving: stop the examiner waiting
+                    self._cancel()
+                    cancelled = True
+            now = time.monotonic()
+            if now > deadline and not interrupted:
+                self.interrupt()
+                interrupted, deadline = True, now + 10
+            elif now > deadline and not cancelled:
+                self._cancel()
+                cancelled, deadline = True, now + 10
+            elif now > deadline:
+                raise ExaminerFailed("the examiner did not finish the test")
+            if died is None:
+                alive, how = self.launcher.status(self.pid)
+                if not alive:
+                    died = how or "the kernel died"
+                    if not cancelled:
+                        self._cancel()
+                        cancelled = True
+            time.sleep(0.002)
+        self.examiner.settimeout(None)
+        if interrupted and verdict.get("status") == "ok":
+            verdict = {**verdict, "status": "error"}
+        if interrupted:
+            verdict = {**verdict, "status": "timeout", "ename": "Timeout",
+                       "evalue": f"timed out after {timeout:.0f} s (interrupted)"}
+        if died is not None:
+            raise KernelDied(died)
+        # The agent returns when the examiner says the test is over; wait for the kernel to be idle again.
+        end = time.monotonic() + 10
+        while kernel_reply is None or not idle:
+            try:
+                idle = self._collect(msg_id, outputs, budget) or idle
+                continue
+            except Exception:  # noqa: BLE001
+                pass
+            if kernel_reply is None:
+                kernel_reply = self._reply(msg_id)
+            if time.monotonic() > end:
+                self.interrupt()
+                end = time.monotonic() + 10
+                if interrupted:
+                    raise KernelDied("the kernel did not return after a test")
+                interrupted = True
+            self._check_alive()
+        return verdict, outputs
+
+    def _cancel(self) -> None:
+        try:
+            self.examiner.settimeout(None)
+            wire.send(self.examiner, {"op": "cancel"})
+            self.examiner.settimeout(0)
+        except OSError:
+            pass
+
+    def interrupt(self) -> None:
         try:
             os.kill(self.pid, signal.SIGINT)
         except ProcessLookupError:
             pass
 
-    def guard(self, reply: dict) -> tuple[bool, list]:
-        """(answer authentic, changes) from the guard's user expression in `reply`."""
-        try:
-            data = reply["user_expressions"]["g"]
-            if data.get("status") != "ok":
-                return False, [f"integrity check failed: {data.get('ename', '')} {data.get('evalue', '')}".strip()]
-            answer = json.loads(ast.literal_eval(data["data"]["text/plain"]))
-        except Exception:  # noqa: BLE001
-            return False, ["integrity check gave no answer"]
-        n = answer.get("n")
-        body = {"n": n, "changes": answer.get("changes")}
-        if not isinstance(n, int) or n <= self.counter or answer.get("mac") != guard_mod.sign(self.secret.encode(), body):
-            return False, ["integrity check answer forged or replayed"]
-        self.counter = n
-        return True, list(answer.get("changes", []))
-
-    def expression(self, op: str) -> dict:
-        return {"g": f"{self.guard_name}({op!r})"}
-
     def close(self) -> None:
+        if self.examiner is not None:
+            try:
+                self.examiner.close()
+            except OSError:
+                pass
         if self.client is not None:
             try:
                 self.client.stop_channels()
@@ -207,50 +304,70 @@ class Session:
         cleanup(self.spec, self.pid)
 
 
+def _complete(buffer: bytes):
+    """The examiner's verdict once a whole message is in `buffer`, else None."""
+    if len(buffer) < wire._HEADER.size:
+        return None
+    total, json_len = wire._HEADER.unpack_from(buffer)
+    if len(buffer) < wire._HEADER.size + total:
+        return None
+    tree, _ = wire.unpack(buffer[wire._HEADER.size:wire._HEADER.size + total], json_len)
+    return tree
+
+
 def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env: dict | None = None) -> NotebookRun:
-    """Execute the code cells of `plan` (dicts with index, kind, grade_id, source, cell_type) in order."""
+    """Execute the code cells of `plan` (dicts with index, kind, grade_id, source, cell_type, setup) in order."""
     start = time.monotonic()
+    code = [cell for cell in plan if cell["cell_type"] == "code"]
+    setup = launcher.warm()
+    n_setup = sum(1 for cell in code if cell.get("setup"))
+    names = student_names([{"kind": c["kind"], "source": c.get("reference", c["source"])} for c in code], n_setup)
     session = Session(launcher, limits, env)
     runs: list[CellRun] = []
-    result = NotebookRun(cells=runs, isolation="full" if session.spec["isolate"] else "basic (not root: no namespaces/uid)")
+    result = NotebookRun(cells=runs, isolation="full" if session.spec["isolate"] else "basic (not root: no namespaces/uid)",
+                         setup_s=sum(setup.get("seconds", [])))
+    if setup.get("error"):
+        result.failure = f"the notebook's set-up failed (instructor code): {setup['error']}"
+        cleanup(session.spec, None)
+        return result
     try:
         session.start()
         result.startup_s = time.monotonic() - start
         nb_deadline = start + limits.notebook_timeout
-        for cell in plan:
-            if cell["cell_type"] != "code":
-                continue
-            run = CellRun(index=cell["index"], kind=cell["kind"], grade_id=cell.get("grade_id"), status="not-run")
+        setup_outputs = list(setup.get("outputs", []))
+        for position, cell in enumerate(code):
+            kind = "setup" if cell.get("setup") else cell["kind"]
+            run = CellRun(index=cell["index"], kind=kind, grade_id=cell.get("grade_id"), status="not-run")
             runs.append(run)
+            if cell.get("setup") and not launcher.rerun_setup:
+                run.status = "ok"
+                run.outputs = setup_outputs.pop(0) if setup_outputs else []
+                continue
             if result.died_in is not None:
                 continue
             t0 = time.monotonic()
             timeout = max(1.0, min(limits.cell_timeout, nb_deadline - t0))
             try:
-                if cell["kind"] == "test":
-                    reply, _ = session.execute("", timeout=timeout, silent=True, user_expressions=session.expression("check"))
-                    ok, run.tampering = session.guard(reply)
-                    run.guard_ok = ok
-                    reply, run.outputs = session.execute(cell["source"], timeout=timeout,
-                                                         user_expressions=session.expression("check"))
-                    if reply.get("status") == "ok":
-                        ok, run.during = session.guard(reply)
-                        run.guard_ok = run.guard_ok and ok
-                elif cell["kind"] == "locked":
-                    reply, run.outputs = session.execute(cell["source"], timeout=timeout,
-                                                         user_expressions=session.expression("bind"))
-                    if reply.get("status") == "ok":
-                        ok, run.tampering = session.guard(reply)
-                        run.guard_ok = ok
+                if kind == "test":
+                    verdict, run.outputs = session.examine(cell["source"], names.get(position, []), timeout)
+                    run.status = verdict.get("status", "error")
+                    run.ename = wire.clip(verdict.get("ename", ""), 200)
+                    run.evalue = wire.clip(verdict.get("evalue", ""), 2000)
+                    run.calls = int(verdict.get("calls", 0))
+                    if verdict.get("stdout"):
+                        run.outputs.insert(0, {"output_type": "stream", "name": "stdout",
+                                               "text": wire.clip(verdict["stdout"], MAX_TEXT)})
                 else:
                     reply, run.outputs = session.execute(cell["source"], timeout=timeout)
-                run.status = reply.get("status", "error")
-                if run.status != "ok":
-                    run.ename = str(reply.get("ename") or _error_from(run.outputs)[0] or "Error")
-                    run.evalue = str(reply.get("evalue") or _error_from(run.outputs)[1] or "")
+                    if cell.get("setup"):  # CUDA: the kernel ran its own set-up; share what it built
+                        session.execute("", timeout=30, silent=True, user_expressions={"r": f"{session.agent}.rebase()"})
+                    run.status = reply.get("status", "error")
+                    if run.status != "ok":
+                        run.ename = wire.clip(str(reply.get("ename") or _error_from(run.outputs)[0] or "Error"), 200)
+                        run.evalue = wire.clip(str(reply.get("evalue") or _error_from(run.outputs)[1] or ""), 2000)
             except CellTimeout as late:
                 run.status, run.ename, run.evalue = "timeout", "Timeout", str(late)
-                _drain(session)
+                session._drain()
             except KernelDied as death:
                 timed_out = "timed out" in str(death)
                 run.status = "timeout" if timed_out else "died"
@@ -262,24 +379,17 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
                     result.death = f"notebook time limit ({limits.notebook_timeout:.0f} s) reached"
             run.seconds = time.monotonic() - t0
     except KernelDied as death:
-        result.died_in = -1
-        result.death = f"kernel failed to start: {death}"
+        result.failure = f"the kernel failed to start: {death}"
         log = os.path.join(session.spec["scratch"], "kernel.log")
         if os.path.exists(log):
-            result.death += " | " + open(log, errors="replace").read()[-2000:]
+            result.failure += " | " + wire.clip(open(log, errors="replace").read()[-2000:])
+    except (ExaminerFailed, OSError, wire.WireError) as error:
+        result.failure = f"the examiner failed: {type(error).__name__}: {error}"
     finally:
         session.close()
     result.wall_s = time.monotonic() - start
     result.peak_rss_mib = session.peak_rss / 2**20
     return result
-
-
-def _drain(session: Session) -> None:
-    while True:
-        try:
-            session.client.get_iopub_msg(timeout=0.5)
-        except Exception:  # noqa: BLE001
-            return
 
 
 def _error_from(outputs) -> tuple[str, str]:

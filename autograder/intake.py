@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .course import Course
+from .pipeline import MAX_NOTEBOOK, read_submission
 
 _NOISE = [re.compile(p, re.I) for p in (r"^copy of\s+", r"\s*\(\d+\)$", r"\s*-\s*copy$", r"_late$")]
 _SPLIT = re.compile(r"[\s_\-.]+")
@@ -38,42 +39,104 @@ def _student_of(stem: str, notebooks: list[str]) -> tuple[str | None, str | None
     return (student or None), notebook, "" if student else "no usable student name"
 
 
-def collect(course: Course, assignment: str, path: Path) -> dict:
+class IntakeRefused(RuntimeError):
+    """Files that map to no student or several to one: nothing is copied until the instructor decides."""
+
+    def __init__(self, report: dict, problems: list[str]):
+        super().__init__("intake stopped before grading:\n  " + "\n  ".join(problems))
+        self.report = report
+
+
+def _roster_student(stem: str, notebooks: list[str], roster: list[str]) -> tuple[str | None, str | None, str]:
+    """Match a file name against roster ids (longest id that starts the name, ignoring case and punctuation)."""
+    _, notebook, _ = _student_of(stem, notebooks)
+    name = stem
+    for pattern in _NOISE:
+        name = pattern.sub("", name)
+    flat = re.sub(r"[^a-z0-9]", "", name.lower())
+    hits = [s for s in roster if re.sub(r"[^a-z0-9]", "", s.lower()) and flat.startswith(re.sub(r"[^a-z0-9]", "", s.lower()))]
+    if not hits:
+        return None, notebook, "no roster student starts the file name"
+    return max(hits, key=len), notebook, ""
+
+
+def read_roster(path: Path) -> list[str]:
+    """Student ids from a CSV file: the column named id, student or student_id, else the first column."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return []
+    header = [h.strip().lower() for h in rows[0]]
+    column = next((header.index(h) for h in ("id", "student", "student_id") if h in header), None)
+    body = rows[1:] if column is not None else rows
+    return [r[column or 0].strip() for r in body if r and r[column or 0].strip()]
+
+
+def collect(course: Course, assignment: str, path: Path, roster: list[str] | None = None,
+            keep_newest: bool = False, skip_unmapped: bool = False) -> dict:
     """Copy the notebooks in folder or zip `path` into submitted/<student>/<assignment>/.
 
+    Students are matched against `roster` when given (else the file name's first word is the id).
+    Two files for one student, or a file for no one, stop the intake with the full list, unless
+    `keep_newest` / `skip_unmapped` say what to do. Symlinks and special files are never read.
     Returns {"mapped": [(file, student, notebook)], "unmapped": [(file, reason)]}.
     """
     notebooks = course.notebooks(assignment)
     path = Path(path)
-    entries = []  # (name, bytes, mtime)
+    entries, invalid = [], []  # (name, bytes, mtime)
     if path.is_file() and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                if info.filename.endswith(".ipynb") and not info.is_dir() and "__MACOSX" not in info.filename:
+                if not info.filename.endswith(".ipynb") or info.is_dir() or "__MACOSX" in info.filename:
+                    continue
+                if (info.external_attr >> 16) & 0o170000 not in (0, 0o100000):
+                    invalid.append((info.filename, "not a regular file (a symlink?): not read"))
+                elif info.file_size > MAX_NOTEBOOK:
+                    invalid.append((info.filename, f"larger than {MAX_NOTEBOOK >> 20} MiB: not read"))
+                else:
                     entries.append((info.filename, zf.read(info), datetime(*info.date_time, tzinfo=timezone.utc)))
     else:
         for file in sorted(path.rglob("*.ipynb")):
-            if ".ipynb_checkpoints" not in file.parts:
-                entries.append((str(file.relative_to(path)), file.read_bytes(),
-                                datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)))
-    report = {"mapped": [], "unmapped": []}
-    chosen: dict[tuple, tuple] = {}
+            if ".ipynb_checkpoints" in file.parts:
+                continue
+            name = str(file.relative_to(path))
+            text, problem = read_submission(file)
+            if text is None:
+                invalid.append((name, problem or "not read"))
+            else:
+                entries.append((name, text.encode(), datetime.fromtimestamp(file.lstat().st_mtime, timezone.utc)))
+    report = {"mapped": [], "unmapped": list(invalid)}
+    by_key: dict[tuple, list] = {}
     for name, data, mtime in entries:
-        student, notebook, why = _student_of(Path(name).stem, notebooks)
-        if not student:
-            report["unmapped"].append((name, why))
-            continue
-        key = (student, notebook)
-        if key in chosen:
-            older, newer = sorted([chosen[key], (name, data, mtime)], key=lambda e: e[2])
-            report["unmapped"].append((older[0], f"another file for {student}/{notebook} is newer ({newer[0]}): kept that one"))
-            chosen[key] = newer
+        if roster is not None:
+            student, notebook, why = _roster_student(Path(name).stem, notebooks, roster)
         else:
-            chosen[key] = (name, data, mtime)
+            student, notebook, why = _student_of(Path(name).stem, notebooks)
+        if not student or not notebook:
+            report["unmapped"].append((name, why or "no notebook of the assignment in the file name"))
+            continue
+        by_key.setdefault((student, notebook), []).append((name, data, mtime))
+    problems = [f"{name}: {why}" for name, why in report["unmapped"]] if not skip_unmapped else []
+    chosen = {}
+    for key, files in by_key.items():
+        files.sort(key=lambda e: e[2])
+        chosen[key] = files[-1]
+        if len(files) > 1:
+            names = ", ".join(f[0] for f in files)
+            if keep_newest:
+                report["unmapped"] += [(f[0], f"another file for {key[0]}/{key[1]} is newer ({files[-1][0]}): kept that one")
+                                       for f in files[:-1]]
+            else:
+                problems.append(f"{len(files)} files map to student {key[0]} ({key[1]}): {names}")
+    if problems:
+        raise IntakeRefused(report, problems + ["use --roster to match full names, --keep-newest to keep the newest of "
+                                                "several files, --skip-unmapped to leave out files that match no one"])
     for (student, notebook), (name, data, mtime) in sorted(chosen.items()):
         folder = course.submitted / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{notebook}.ipynb"
+        if target.is_symlink():
+            target.unlink()
         if not target.is_file() or target.read_bytes() != data:
             target.write_bytes(data)
             (folder / "timestamp.txt").write_text(mtime.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))

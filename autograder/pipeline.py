@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections import Counter
@@ -38,11 +39,35 @@ def submissions(course: Course, assignment: str) -> list[str]:
     return sorted(p.name for p in course.submitted.iterdir() if (p / assignment).is_dir())
 
 
+MAX_NOTEBOOK = 50 << 20  # bytes: a larger "notebook" is not graded
+
+
+def read_submission(path: Path) -> tuple[str | None, str]:
+    """(text, problem) of a submitted file, never following a symlink or reading a special file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, ""
+    except OSError as error:
+        return None, "not a regular file (a symlink?): not read" if error.errno == 40 else f"unreadable ({error.strerror})"
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None, "not a regular file: not read"
+        if info.st_size > MAX_NOTEBOOK:
+            return None, f"larger than {MAX_NOTEBOOK >> 20} MiB: not read"
+        return f.read(MAX_NOTEBOOK + 1).decode("utf-8", errors="replace"), ""
+
+
 def fingerprint(course: Course, student: str, assignment: str) -> str:
     digest = hashlib.sha256()
     folder = course.submitted / student / assignment
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or not path.is_file():  # never followed: its name alone counts
+            digest.update(str(path.relative_to(folder)).encode() + b"\0link\0")
+            continue
+        text, _ = read_submission(path)
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + (text or "").encode() + b"\0")
     for notebook in course.notebooks(assignment):
         digest.update((course.source / assignment / f"{notebook}.ipynb").read_bytes())
     return digest.hexdigest()[:32]
@@ -62,11 +87,11 @@ def needs_models(course: Course, assignment: str) -> bool:
 def make_task(course: Course, student: str, assignment: str, fp: str, options: dict) -> dict:
     notebooks = {}
     for name in course.notebooks(assignment):
-        sub = course.submitted / student / assignment / f"{name}.ipynb"
+        text, problem = read_submission(course.submitted / student / assignment / f"{name}.ipynb")
         notebooks[name] = {
             "source": (course.source / assignment / f"{name}.ipynb").read_text(),
             "release": (course.release / assignment / f"{name}.ipynb").read_text(),
-            "submission": sub.read_text(errors="replace") if sub.is_file() else None,
+            "submission": text, "invalid": problem,
         }
     return {"student": student, "assignment": assignment, "fingerprint": fp, "notebooks": notebooks,
             "timestamp": _timestamp(course, student, assignment), **options}
@@ -100,7 +125,9 @@ def score(result: dict, course: Course) -> dict:
         by_index = {c["index"]: c for c in run["cells"]}
         tests, manual = [], []
         where = f"{name}"
-        if not entry["submitted"]:
+        if entry.get("invalid"):
+            flags.append((name, f"submitted file {entry['invalid']}: graded as the blank release"))
+        elif not entry["submitted"]:
             flags.append((name, "notebook not submitted: its tests score 0"))
         if entry.get("unreadable"):
             flags.append((name, f"notebook unreadable ({entry['unreadable']}): graded as the blank release"))
@@ -111,32 +138,22 @@ def score(result: dict, course: Course) -> dict:
             flags.append((name, f"graded without full isolation: {run['isolation']}"))
         if run["died_in"] is not None:
             cell = by_index.get(run["died_in"], {})
-            label = cell.get("grade_id") or f"cell {run['died_in']}"
-            flags.append((name, f"kernel died or was killed in {label} ({cell.get('kind', 'startup')}): {run['death']}"))
+            where = cell.get("grade_id") or f"cell {run['died_in']}"
+            flags.append((name, f"kernel died or was killed in {where} ({cell.get('kind', 'startup')}): {run['death']}"))
         for plan in entry["plan"]:
-            cell = by_index.get(plan["index"]) or {"status": "not-run", "ename": "", "evalue": "", "guard_ok": True,
-                                                    "during": [], "tampering": []}
+            cell = by_index.get(plan["index"]) or {"status": "not-run", "ename": "", "evalue": ""}
+            label = plan.get("grade_id") or f"cell {plan['index']}"
             if cell.get("status") == "timeout" and run["died_in"] != plan["index"]:
-                flags.append((name, f"{plan.get('grade_id') or 'cell ' + str(plan['index'])} timed out and was interrupted"))
-            if cell.get("tampering"):
-                flags.append((name, f"kernel tampering found and undone before {plan.get('grade_id') or plan['index']}: "
-                                    + "; ".join(cell["tampering"][:6])))
+                flags.append((name, f"{label} timed out and was interrupted"))
             if plan["kind"] != "test":
                 continue
-            passed = cell["status"] == "ok" and cell["guard_ok"] and not cell["during"]
-            needs_review = (not cell["guard_ok"]) or bool(cell["during"])
-            if cell["during"]:
-                flags.append((name, f"{plan['grade_id']}: the kernel was tampered with while the test ran "
-                                    f"({'; '.join(cell['during'][:6])}): points withheld"))
-            if not cell["guard_ok"]:
-                flags.append((name, f"{plan['grade_id']}: integrity check failed ({'; '.join(cell['tampering'][:3])}): "
-                                    "points withheld"))
+            passed = cell["status"] == "ok"  # the examiner's own verdict; the student's process says nothing
             message = "" if passed else redact(f"{cell['ename']}: {cell['evalue']}".strip(": "), secret)
             if cell["status"] == "not-run":
                 message = f"not run: the kernel died earlier ({run['death']})"
             tests.append({"grade_id": plan["grade_id"], "points": plan["points"],
                           "score": plan["points"] if passed else 0.0, "status": cell["status"],
-                          "passed": passed, "message": message, "needs_review": needs_review})
+                          "passed": passed, "message": message, "needs_review": False})
         for gid in entry["unanswered"]:
             manual.append(gid)
         summary["notebooks"][name] = {"tests": tests, "unanswered": manual, "matched_by": entry["matched_by"],
@@ -319,15 +336,29 @@ def _run(tasks, writer, course, jobs, scheduler, progress, log, report, zygote, 
                 for task in tasks:
                     if future.key.startswith(f"grade-{task['assignment']}-{task['student']}-"):
                         result.update(student=task["student"], assignment=task["assignment"])
+            if "error" not in result:
+                try:  # one submission's scoring or writing never stops the batch
+                    summary = score(result, course)
+                    writer.write(result, summary)
+                    report["graded"] += 1
+                    bar.set_postfix_str(f"{result['assignment']}/{result['student']} "
+                                        f"{summary['score']:g}/{summary['max_score']:g}")
+                except Exception:  # noqa: BLE001 - reported, not recorded, graded again next run
+                    import traceback
+                    result["error"] = traceback.format_exc()
             if "error" in result:
                 report["errors"].append((result["student"], result["assignment"], result["error"]))
                 log(f"\nERROR grading {result['assignment']}/{result['student']} (not recorded; rerun to retry):\n"
-                    f"{result['error']}")
-            else:
-                summary = score(result, course)
-                writer.write(result, summary)
-                report["graded"] += 1
-                bar.set_postfix_str(f"{result['assignment']}/{result['student']} {summary['score']:g}/{summary['max_score']:g}")
+                    f"{result['error'].strip().splitlines()[-1] if result['error'].strip() else '?'}")
+                if not report["graded"] and len(report["errors"]) >= min(len(tasks), 2 * jobs + 1):
+                    # everything fails the same way: a broken set-up or sandbox, not the students. Stop.
+                    for other in futures:
+                        other.cancel()
+                    report["stopped"] = (f"stopped: the first {len(report['errors'])} submissions all failed to grade "
+                                         f"(infrastructure, not the students); last error: "
+                                         f"{result['error'].strip().splitlines()[-1] if result['error'].strip() else '?'}")
+                    log("\n" + report["stopped"])
+                    break
             bar.update(1)
     finally:
         bar.close()
@@ -366,7 +397,7 @@ def write_outputs(course: Course, log=print) -> dict:
             for t in nb["tests"]:
                 items.append({"assignment": s["assignment"], "notebook": name, "test": t["grade_id"],
                               "points": t["points"], "score": t["score"], "passed": t["passed"],
-                              "message": t["message"].splitlines()[0][:200] if t["message"] else ""})
+                              "message": safe_text(t["message"].splitlines()[0], 200) if t["message"] else ""})
             timings.append({"student": s["student"], "assignment": s["assignment"], "notebook": name,
                             "wall_s": round(nb["wall_s"], 2), "kernel_start_s": round(nb["startup_s"], 2),
                             "cells_s": round(nb["cells_s"], 2), "peak_rss_mib": round(nb["peak_rss_mib"], 1),
@@ -374,13 +405,20 @@ def write_outputs(course: Course, log=print) -> dict:
                             "zygote_peak_mib": round(s.get("zygote_peak_mib", 0), 1)})
         for notebook, reason in s["flags"]:
             flagged.append({"student": s["student"], "assignment": s["assignment"], "notebook": notebook,
-                            "reason": reason})
+                            "reason": safe_text(reason, 600)})
         write_feedback(course, s)
     item_table = item_analysis(pd.DataFrame(items))
     item_table.to_csv(work / "item_analysis.csv", index=False)
     pd.DataFrame(flagged, columns=["student", "assignment", "notebook", "reason"]).to_csv(work / "flagged.csv", index=False)
     pd.DataFrame(timings).to_csv(work / "timings.csv", index=False)
     return {"grades": grades, "items": item_table, "flagged": flagged}
+
+
+def safe_text(value, limit: int = 300) -> str:
+    """A string for a CSV cell: bounded, printable, never read as a spreadsheet formula."""
+    from .wire import clip
+    text = clip(str(value), limit).replace("\n", " ")
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def item_analysis(items: pd.DataFrame) -> pd.DataFrame:

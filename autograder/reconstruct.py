@@ -56,11 +56,16 @@ def _norm(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
+MAX_CELLS = 600        # submission cells considered; the rest is dropped (and noted): bounded work
+MAX_COMPARED = 3000    # characters compared per cell
+
+
 def _similarity(a: str, b: str) -> float:
-    a, b = _norm(a)[:6000], _norm(b)[:6000]
+    a, b = _norm(a)[:MAX_COMPARED], _norm(b)[:MAX_COMPARED]
     if not a and not b:
         return 1.0
-    score = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    score = matcher.ratio() if matcher.real_quick_ratio() >= MIN_SIMILARITY and matcher.quick_ratio() >= MIN_SIMILARITY else 0.0
     names_a, names_b = set(_DEF.findall(a)), set(_DEF.findall(b))
     if names_b:
         score = max(score, 0.5 + 0.5 * len(names_a & names_b) / len(names_b)) if names_a & names_b else score
@@ -79,7 +84,7 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
 
     by_gid = {nbg(c).get("grade_id"): i for i, c in enumerate(source_cells) if nbg(c).get("grade_id")}
     by_cellid = {c.get("id"): i for i, c in enumerate(source_cells) if c.get("id")}
-    sub_cells = list(submission_nb.cells)
+    sub_cells = list(submission_nb.cells)[:MAX_CELLS]
     match: dict[int, int] = {}      # submission index -> source index
     how: dict[int, str] = {}        # source index -> how
     taken: set[int] = set()
@@ -129,13 +134,22 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
     out = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
     rec = Reconstruction(notebook=out, plan=[])
 
-    def add(cell, kind, grade_id=None):
+    setup = set(setup_cells(source_cells))
+
+    def add(cell, kind, grade_id=None, is_setup=False, reference=""):
         index = len(out.cells)
         out.cells.append(cell)
         if cell.cell_type == "code":
+            # `reference`: the instructor's version of the cell, whose bindings say which names a test takes
+            # from the student's kernel (never the student's own code, which could claim `assert_close`)
             rec.plan.append({"index": index, "kind": kind, "grade_id": grade_id, "source": cell.source,
-                             "cell_type": "code", "points": float(nbg(cell).get("points", 0) or 0)})
+                             "cell_type": "code", "points": float(nbg(cell).get("points", 0) or 0),
+                             "setup": is_setup, "reference": reference})
 
+    if setup:  # student cells placed before or inside the set-up run right after it (the set-up is shared)
+        last = max(setup)
+        moved = [c for i in sorted(extras) if i < last for c in extras.pop(i)]
+        extras[last] = moved + extras.get(last, [])
     for extra in extras.get(-1, []):
         add(_plain(extra), "student")
         rec.extra += 1
@@ -159,14 +173,32 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
             cell.outputs, cell.execution_count = [], None
         if gid:
             rec.matched_by[gid] = how.get(i, "not found (from the source)")
-        add(cell, "answer" if kind == "answer" else ("test" if kind == "test" else ("locked" if kind == "locked" else "student")), gid)
+        add(cell, "answer" if kind == "answer" else ("test" if kind == "test" else ("locked" if kind == "locked" else "student")),
+            gid, is_setup=i in setup, reference=src.source)
         for extra in extras.get(i, []):
             add(_plain(extra), "student")
             rec.extra += 1
+    if len(submission_nb.cells) > MAX_CELLS:
+        rec.notes.append(f"only the first {MAX_CELLS} of {len(submission_nb.cells)} cells were read")
     lost = [h for h in how.values() if h != "grade_id"]
     if lost:
         rec.notes.append(f"{len(lost)} cell(s) re-matched without nbgrader metadata")
     return rec
+
+
+def setup_cells(cells) -> list[int]:
+    """Indices of the set-up: the leading code cells that are locked instructor cells (markdown in between).
+
+    They run once per grading worker; every submission's kernel and examiner start from their state.
+    """
+    out = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        if role(cell) != "locked":
+            break
+        out.append(i)
+    return out
 
 
 def _plain(cell):

@@ -47,7 +47,7 @@ PR_SET_PDEATHSIG = 1
 # Imported once by the zygote (fork) or before the sandbox closes (no zygote).
 PRELOAD_BASE = ["numpy", "torch", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "embedkit",
                 "embedkit.checks", "plotly.express", "plotly.graph_objects", "tqdm", "transformers.utils.logging",
-                "autograder.guard"]
+                "autograder.agent", "autograder.examiner"]
 PRELOAD_MODELS = ["transformers", "sentence_transformers"]
 
 QUIET_ENV = {
@@ -89,28 +89,113 @@ def allowed_paths() -> tuple[list[str], list[str]]:
         if p and ("site-packages" in p or "dist-packages" in p):
             ro.append(p)
     ro = sorted({os.path.realpath(p) for p in ro if p and os.path.isdir(p)}, key=len)
-    return ro, ["/dev", "/proc"]
+    return ro, []
+
+
+CLONE_NEWPID = 0x20000000
+DISK_LIMIT = 1 << 30  # bytes of scratch space (/tmp and home) per sandbox
+MEMORY_EXIT = 86  # the supervisor's exit code when the sandbox's processes together went over the memory limit
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 
 
 def _build_root(spec: dict) -> None:
-    """Mount namespace with a private root holding only the allowed paths (called as root, in the child)."""
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    """A private root holding only the allowed paths, in new mount, network and PID namespaces.
+
+    Called as root in the child. The process forks: it stays outside as the sandbox's supervisor
+    (see `_supervise`, never returns) and its child becomes PID 1 of the new PID namespace, with a
+    fresh /proc (only the sandbox's own processes), a minimal /dev with a private /dev/shm, and the
+    scratch directory's /tmp.
+    """
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = spec["root"]
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
-    ro, rw = allowed_paths()
+    ro, _ = allowed_paths()
     scratch = spec["scratch"]
     # The sandbox's /tmp first: allowed paths that live under /tmp (a checkout in /tmp, say)
     # are then mounted on top of it instead of being hidden by it.
+    # /tmp and the home directory are size-limited tmpfs of the sandbox's own: its scratch disk, gone with it.
+    disk = spec.get("disk_limit") or DISK_LIMIT
     os.makedirs(root + "/tmp", exist_ok=True)
-    _mount(os.path.join(scratch, "tmp"), root + "/tmp", None, MS_BIND)
-    for path in ro + rw + [scratch]:
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={disk}")
+    for path in ro + [scratch]:
         target = root + path
         os.makedirs(target, exist_ok=True)
         _mount(path, target, None, MS_BIND | MS_REC)
         if path in ro:
             _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    uid = spec["uid"]
+    _mount("tmpfs", root + scratch + "/home", "tmpfs", MS_NOSUID | MS_NODEV,
+           f"mode=700,uid={uid},gid={uid},size={disk}")
+    dev = root + "/dev"
+    os.makedirs(dev, exist_ok=True)
+    _mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=64k")
+    for name in DEVICES + tuple(d for d in os.listdir("/dev") if d.startswith("nvidia")):
+        if os.path.exists("/dev/" + name) and not os.path.isdir("/dev/" + name):
+            open(os.path.join(dev, name), "w").close()
+            _mount("/dev/" + name, os.path.join(dev, name), None, MS_BIND)
+    os.makedirs(dev + "/shm")
+    shm = max(64 << 20, min((spec.get("mem_limit") or 8 << 30) // 8, 1 << 30))
+    _mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={shm}")
+    for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, os.path.join(dev, link))
+    pid = os.fork()
+    if pid:
+        _supervise(pid, spec)
+    os.makedirs(root + "/proc", exist_ok=True)
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | 8)  # 8: MS_NOEXEC; this PID namespace's /proc
     os.chroot(root)
+
+
+def _supervise(child: int, spec: dict) -> None:
+    """Outside the sandbox: forward interrupts to its PID 1, watch the memory of ALL its processes, never return.
+
+    The memory limit holds for the sandbox as a whole (every process of its uid), where an rlimit
+    only bounds one process and cgroups may be read-only; over it, everything is killed.
+    """
+    try:
+        signal.signal(signal.SIGINT, lambda *_: _kill(child, signal.SIGINT))
+        signal.signal(signal.SIGTERM, lambda *_: _kill(child, signal.SIGKILL))
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        limit, uid, peak = spec.get("mem_limit"), spec.get("uid"), 0
+        peak_file = os.path.join(spec["base"], "peak_rss")
+        while True:
+            try:
+                done, status = os.waitpid(child, os.WNOHANG)
+            except ChildProcessError:
+                os._exit(70)
+            if done:
+                if os.WIFSIGNALED(status):
+                    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+                    os.kill(os.getpid(), os.WTERMSIG(status))
+                os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+            total = sum(_rss(p) for p in _pids() if _uid_of(p) == uid)
+            if total > peak:
+                peak = total
+                with open(peak_file, "w") as f:
+                    f.write(str(peak))
+            if limit and total > limit:
+                kill_all(uid, None)
+                os._exit(MEMORY_EXIT)
+            time.sleep(0.25)
+    finally:
+        os._exit(70)
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _limits(spec: dict) -> None:
@@ -135,7 +220,7 @@ def enter(spec: dict) -> None:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "DEVICE", "OMP_NUM_THREADS",
                                                           "MKL_NUM_THREADS", "COURSE_DATA", "CUDA_VISIBLE_DEVICES")}
     env.update(QUIET_ENV)
-    env.update({"HOME": home, "TMPDIR": os.path.join(scratch, "tmp"), "MPLCONFIGDIR": os.path.join(home, ".mpl"),
+    env.update({"HOME": home, "TMPDIR": "/tmp" if spec.get("isolate") else os.path.join(scratch, "tmp"), "MPLCONFIGDIR": os.path.join(home, ".mpl"),
                 "HF_HOME": os.path.join(home, ".hf"), "JUPYTER_RUNTIME_DIR": os.path.join(home, ".jupyter"),
                 "IPYTHONDIR": os.path.join(home, ".ipython")})
     env.update(spec.get("env") or {})
@@ -151,8 +236,12 @@ def enter(spec: dict) -> None:
     os.chdir(home)
 
 
-def run_kernel(spec: dict) -> None:
-    """In the child: enter the sandbox, start an IPython kernel on the spec's connection file, never return."""
+def run_kernel(spec: dict, setup: "Setup | None" = None, agent_sock=None) -> None:
+    """In the child: enter the sandbox, start an IPython kernel on the spec's connection file, never return.
+
+    With a `setup`, the kernel's namespace is the set-up's (forked, so already built) and the examiner's
+    agent answers on `agent_sock` whenever the grader has the kernel evaluate `spec["agent_name"]()`.
+    """
     try:
         log = os.open(os.path.join(spec["scratch"], "kernel.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -169,12 +258,18 @@ def run_kernel(spec: dict) -> None:
             import torch
             torch.set_num_threads(threads)
         from ipykernel.kernelapp import IPKernelApp
-        from autograder import guard
 
         app = IPKernelApp.instance()
+        if setup is not None:
+            from IPython.core.interactiveshell import InteractiveShell
+            InteractiveShell.clear_instance()
+            app.user_ns = setup.namespace
         app.initialize(["-f", spec["connection_file"], "--HistoryManager.enabled=False",
                         "--IPKernelApp.quiet=True"])
-        guard.install(spec.pop("secret"), spec.pop("guard_name"), app.shell)
+        if setup is not None and agent_sock is not None:
+            import builtins
+            from autograder.agent import Agent
+            setattr(builtins, spec["agent_name"], Agent(agent_sock, app.shell.user_ns, setup.shared))
         spec.clear()
         app.start()
     except BaseException:  # noqa: BLE001 - report and die, never return into the zygote's loop
@@ -183,6 +278,68 @@ def run_kernel(spec: dict) -> None:
         sys.__stderr__.flush()
     finally:
         os._exit(70)
+
+
+class Setup:
+    """The notebook's set-up cells, executed once in the zygote: the state every kernel and examiner forks from."""
+
+    # IPython's own bookkeeping in a namespace: never a set-up object
+    _INTERNAL = {"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh", "_", "__", "___", "__builtins__",
+                 "__name__", "__doc__", "__package__", "__loader__", "__spec__", "__builtin__"}
+
+    def __init__(self, cells: list[str]):
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.utils.capture import capture_output
+
+        self.shell = InteractiveShell.instance()
+        self.outputs: list[list[dict]] = []
+        self.error = ""
+        self.seconds: list[float] = []
+        for source in cells:
+            started = time.monotonic()
+            with capture_output() as captured:
+                result = self.shell.run_cell(source, store_history=False)
+            self.seconds.append(time.monotonic() - started)
+            outs = [{"output_type": "stream", "name": name, "text": text[:20_000]}
+                    for name, text in (("stdout", captured.stdout), ("stderr", captured.stderr)) if text]
+            outs += [{"output_type": "display_data", "data": dict(o.data), "metadata": dict(o.metadata or {})}
+                     for o in captured.outputs]
+            self.outputs.append(outs)
+            error = result.error_before_exec or result.error_in_exec
+            if error is not None:
+                self.error = f"{type(error).__name__}: {error}"
+                break
+        self.namespace = self.shell.user_ns
+        self.shared = {k: v for k, v in self.namespace.items() if k not in self._INTERNAL and not k.startswith("_i")}
+
+
+def run_examiner(spec: dict, setup: Setup, listener, agent_sock) -> None:
+    """In the examiner child: serve one worker connection with test cells, never return."""
+    try:
+        log = os.open(os.path.join(spec["base"], "examiner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.environ.update(spec.get("env") or {})
+        threads = spec.get("threads")
+        if threads:
+            import torch
+            torch.set_num_threads(threads)
+        listener.settimeout(60)
+        worker, _ = listener.accept()
+        listener.close()
+        worker.settimeout(None)
+        from autograder.examiner import serve
+        serve(worker, agent_sock, setup.shell, setup.shared)
+    except BaseException:  # noqa: BLE001
+        import traceback
+        traceback.print_exc(file=sys.__stderr__)
+        sys.__stderr__.flush()
+    finally:
+        os._exit(0)
 
 
 def kill_all(uid: int | None, pgid: int | None) -> None:
@@ -241,10 +398,18 @@ def preload(models: bool) -> None:
 
 
 def _zygote_main() -> None:
-    """`python -m autograder.sandbox zygote [models]`: preload, then fork one kernel per request on stdin."""
+    """`python -m autograder.sandbox zygote [models]`: preload, run a set-up on request, then fork per request on stdin.
+
+    Requests (one JSON line each): {"op": "setup", "cells": [...]} runs the notebook's set-up cells once;
+    {"op": "spawn", "spec": ...} forks a sandboxed kernel and, after a set-up, its examiner;
+    {"op": "status", "pid": n} says whether a kernel still runs.
+    """
+    import socket
+
     preload(models="models" in sys.argv[2:])
     statuses: dict[int, int] = {}
     spawned: dict[int, dict] = {}  # pid -> its spec (uid, scratch), to clean up if the worker goes away
+    setup: Setup | None = None
 
     def reap(*_):
         while True:
@@ -263,12 +428,35 @@ def _zygote_main() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         op = request.get("op")
-        if op == "spawn":
+        if op == "setup":
+            with _redirect_stdout_to_stderr():
+                setup = Setup(request["cells"])
+            reply = {"outputs": setup.outputs, "error": setup.error, "seconds": setup.seconds}
+        elif op == "spawn":
+            spec = request["spec"]
+            reply = {}
+            if setup is not None:
+                examiner_end, agent_end = socket.socketpair()
+                path = os.path.join(spec["base"], "examiner.sock")
+                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                listener.bind(path)
+                os.chmod(path, 0o600)
+                listener.listen(1)
+                pid = os.fork()
+                if pid == 0:
+                    agent_end.close()
+                    run_examiner(spec, setup, listener, examiner_end)
+                listener.close()
+                examiner_end.close()
+                reply.update(examiner_pid=pid, examiner=path)
+                spawned[pid] = {"uid": None, "isolate": False, "base": None}
             pid = os.fork()
             if pid == 0:
-                run_kernel(request["spec"])
-            spawned[pid] = {k: request["spec"].get(k) for k in ("uid", "isolate", "base")}
-            reply = {"pid": pid}
+                run_kernel(spec, setup, agent_end if setup is not None else None)
+            if setup is not None:
+                agent_end.close()
+            spawned[pid] = {k: spec.get(k) for k in ("uid", "isolate", "base")}
+            reply["pid"] = pid
         elif op == "status":
             reap()
             status = statuses.pop(request["pid"], None)
@@ -283,7 +471,27 @@ def _zygote_main() -> None:
     reap()
     for pid, spec in spawned.items():
         if pid not in statuses:  # still running: its grading was cut short (finished ones were cleaned by the worker)
-            cleanup(spec, pid)
+            if spec.get("base"):
+                cleanup(spec, pid)
+            else:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+class _redirect_stdout_to_stderr:
+    """The zygote's stdout is its reply channel: set-up code must not print into it."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        self.saved = os.dup(1)
+        os.dup2(2, 1)
+
+    def __exit__(self, *exc):
+        sys.stdout.flush()
+        os.dup2(self.saved, 1)
+        os.close(self.saved)
 
 
 def _alive(pid: int) -> bool:
@@ -302,60 +510,86 @@ def _describe(status: int) -> str:
         except ValueError:
             name = str(sig)
         return f"killed by signal {name}"
+    if os.WEXITSTATUS(status) == MEMORY_EXIT:
+        return "killed: its processes together went over the memory limit"
     return f"exited with code {os.WEXITSTATUS(status)}"
 
 
-class KernelLauncher:
-    """Starts sandboxed kernels: forked from a warm zygote (default) or as fresh processes."""
+# The only variables of the grader's environment a zygote (and so every kernel forked from it) inherits:
+# a process's initial environment stays readable in /proc/self/environ, so secrets (DB_URL) never get there.
+_ENV_KEEP = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "DEVICE", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+             "CUDA_VISIBLE_DEVICES", "COURSE_DATA", "AUTOGRADER_SCRATCH", "VIRTUAL_ENV", "PYTHONPATH",
+             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
-    def __init__(self, zygote: bool = True, preload_models: bool = True):
-        self.zygote = zygote
+
+def zygote_environment() -> dict:
+    return {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith("LC_")}
+
+
+class KernelLauncher:
+    """Forks sandboxed kernels, and their examiners, from a warm zygote that has run the notebook's set-up.
+
+    One launcher per (worker, notebook set-up). The zygote runs the set-up cells once; every
+    submission's kernel and examiner are forks of that state. On CUDA nothing may touch the GPU before a
+    fork, so there the zygote runs the set-up on the CPU (for the examiner) and each kernel runs it again
+    itself on the GPU (`rerun_setup`).
+    """
+
+    def __init__(self, preload_models: bool = True, setup_cells: list[str] | None = None, env: dict | None = None):
         self.preload_models = preload_models
+        self.setup_cells = list(setup_cells or [])
+        self.env = dict(env or {})
+        self.rerun_setup = self.env.get("DEVICE", "").startswith("cuda")
+        self.setup: dict | None = None   # the set-up's outputs, error and timings, once run
         self._proc = None
         self._lock = threading.Lock()
-        self._children: dict[int, subprocess.Popen] = {}
 
     def _zygote(self):
         if self._proc is None or self._proc.poll() is not None:
             args = [sys.executable, "-m", "autograder.sandbox", "zygote"] + (["models"] if self.preload_models else [])
+            env = {**zygote_environment(), **QUIET_ENV, **self.env}
+            if self.rerun_setup:
+                env["DEVICE"] = "cpu"  # CUDA does not survive a fork: the zygote never touches it
             self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                          env={**os.environ, **QUIET_ENV}, start_new_session=True)
+                                          env=env, start_new_session=True)
             ready = self._proc.stdout.readline()
             if not ready:
                 raise RuntimeError("the kernel zygote failed to start")
+            self.setup = self._send({"op": "setup", "cells": self.setup_cells})
         return self._proc
+
+    def _send(self, request: dict) -> dict:
+        proc = self._proc
+        proc.stdin.write(json.dumps(request) + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            self._proc = None
+            raise RuntimeError("the kernel zygote died")
+        return json.loads(line)
 
     def _ask(self, request: dict) -> dict:
         with self._lock:
-            proc = self._zygote()
-            proc.stdin.write(json.dumps(request) + "\n")
-            proc.stdin.flush()
-            line = proc.stdout.readline()
-            if not line:
-                self._proc = None
-                raise RuntimeError("the kernel zygote died")
-            return json.loads(line)
+            self._zygote()
+            return self._send(request)
 
-    def spawn(self, spec: dict) -> int:
-        if self.zygote:
-            return self._ask({"op": "spawn", "spec": spec})["pid"]
-        proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "kernel"], stdin=subprocess.PIPE,
-                                env={**os.environ, **QUIET_ENV}, text=True)
-        proc.stdin.write(json.dumps(spec))
-        proc.stdin.close()
-        self._children[proc.pid] = proc
-        return proc.pid
+    def warm(self) -> dict:
+        """Start the zygote and run the set-up now; returns its report."""
+        with self._lock:
+            self._zygote()
+            return self.setup
+
+    def spawn(self, spec: dict) -> dict:
+        """{"pid": kernel, "examiner_pid": ..., "examiner": socket path}."""
+        return self._ask({"op": "spawn", "spec": spec})
 
     def status(self, pid: int) -> tuple[bool, str | None]:
         """(alive, how it ended)."""
-        if pid in self._children:
-            code = self._children[pid].poll()
-            if code is None:
-                return True, None
-            self._children.pop(pid)
-            return False, (f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}")
         reply = self._ask({"op": "status", "pid": pid})
         return bool(reply["alive"]), reply["status"]
+
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -394,7 +628,7 @@ def new_spec(isolate: bool | None, mem_limit: int | None, nproc: int, threads: i
         os.chown(conn, uid, uid)
     return {"base": str(base), "scratch": str(scratch), "root": str(base / "root"), "connection_file": conn,
             "uid": uid, "isolate": isolate, "mem_limit": mem_limit, "nproc": nproc, "threads": threads,
-            "env": env or {}, "secret": secrets.token_hex(16), "guard_name": "_ag_" + secrets.token_hex(6)}
+            "env": env or {}, "agent_name": "_ag_" + secrets.token_hex(6)}
 
 
 def _claim_uid(parent: Path) -> int:
@@ -448,7 +682,3 @@ def cleanup(spec: dict, pid: int | None) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "zygote":
         _zygote_main()
-    elif sys.argv[1] == "kernel":  # no zygote: preload what the notebooks import, then the same child path
-        spec = json.loads(sys.stdin.read())
-        preload(models=False)
-        run_kernel(spec)

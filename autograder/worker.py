@@ -4,6 +4,8 @@ Pure with respect to the course: it receives the notebooks' contents (source,
 release, submission) and returns a JSON-able result; it never opens the gradebook.
 Each worker process keeps one kernel launcher (with its warm zygote) for its lifetime.
 """
+import hashlib
+import json
 import os
 import time
 import traceback
@@ -14,24 +16,18 @@ from .executor import Limits, run_notebook
 from .reconstruct import reconstruct
 from .sandbox import KernelLauncher
 
-_LAUNCHER: KernelLauncher | None = None
+_LAUNCHERS: dict[str, KernelLauncher] = {}   # one warm zygote per notebook set-up, most recent last
+KEEP = 2                                     # set-ups kept warm per worker (each holds its models in memory)
 
 
-def launcher(zygote: bool = True, preload_models: bool = True) -> KernelLauncher:
-    global _LAUNCHER
-    if _LAUNCHER is None or (_LAUNCHER.zygote, _LAUNCHER.preload_models) != (zygote, preload_models):
-        if _LAUNCHER is not None:
-            _LAUNCHER.close()
-        _LAUNCHER = KernelLauncher(zygote=zygote, preload_models=preload_models)
-    return _LAUNCHER
-
-
-def warm_up(zygote: bool = True, preload_models: bool = True) -> int:
-    """Start this worker's zygote ahead of the first submission (run once per worker)."""
-    launch = launcher(zygote, preload_models)
-    if zygote:
-        launch._zygote()
-    return os.getpid()
+def launcher(setup_cells: list[str], preload_models: bool = True, env: dict | None = None) -> KernelLauncher:
+    """This worker's zygote for a notebook set-up (started and run on first use)."""
+    key = hashlib.sha256(json.dumps([setup_cells, preload_models, env or {}], sort_keys=True).encode()).hexdigest()
+    launch = _LAUNCHERS.pop(key, None) or KernelLauncher(preload_models, setup_cells, env)
+    _LAUNCHERS[key] = launch
+    while len(_LAUNCHERS) > KEEP:
+        _LAUNCHERS.pop(next(iter(_LAUNCHERS))).close()
+    return launch
 
 
 def grade_submission(task: dict) -> dict:
@@ -39,24 +35,27 @@ def grade_submission(task: dict) -> dict:
     notebooks: {name: {source, release, submission (None when missing)}} as nbformat JSON strings."""
     start = time.monotonic()
     limits = Limits(**task.get("limits", {}))
-    launch = launcher(task.get("zygote", True), task.get("preload_models", True))
     out = {"student": task["student"], "assignment": task["assignment"], "fingerprint": task["fingerprint"],
            "timestamp": task.get("timestamp"), "notebooks": {}, "worker_pid": os.getpid()}
     for name, files in task["notebooks"].items():
         source = nbformat.reads(files["source"], as_version=4)
         release = nbformat.reads(files["release"], as_version=4)
-        entry = {"submitted": files["submission"] is not None}
+        entry = {"submitted": files["submission"] is not None, "invalid": files.get("invalid", "")}
         try:
             submission = nbformat.reads(files["submission"], as_version=4) if files["submission"] else release
         except Exception as error:  # noqa: BLE001 - an unreadable file is the student's problem, reported
             entry["unreadable"] = f"{type(error).__name__}: {error}"
             submission = release
         rec = reconstruct(source, release, submission)
+        launch = launcher([c["source"] for c in rec.plan if c.get("setup")], task.get("preload_models", True),
+                          task.get("env"))
         run = run_notebook(rec.plan, launch, limits, env=task.get("env"))
+        if run.failure:  # an infrastructure failure is never a grade: report it, grade it next run
+            raise RuntimeError(f"{name}: {run.failure}")
         count = 0
         for cell in run.cells:  # outputs into the reconstructed notebook, for the instructor
             nb_cell = rec.notebook.cells[cell.index]
-            nb_cell.outputs = cell.outputs
+            nb_cell.outputs = [nbformat.from_dict(dict(o)) for o in cell.outputs]
             if cell.status != "not-run":
                 count += 1
                 nb_cell.execution_count = count
@@ -73,7 +72,7 @@ def grade_submission(task: dict) -> dict:
         out["notebooks"][name] = entry
     out["wall_s"] = time.monotonic() - start
     out["worker_peak_mib"] = _hwm("self")
-    out["zygote_peak_mib"] = _hwm(launch._proc.pid) if launch._proc is not None else 0.0
+    out["zygote_peak_mib"] = max((_hwm(l.pid()) for l in _LAUNCHERS.values() if l.pid()), default=0.0)
     return out
 
 

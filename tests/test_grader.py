@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from autograder.executor import Limits
+from autograder.intake import IntakeRefused, collect
 from autograder.pipeline import LEDGER, grade, summaries
 from autograder.reconstruct import reconstruct
 from autograder.sandbox import _UID_BASE, _pids, _uid_of, can_isolate
@@ -38,7 +39,12 @@ def _sandbox_processes():
 def corpus_graded(tmp_path_factory):
     course = tc.make_course(tmp_path_factory.mktemp("tiny"))
     expected = corpus.build(course)
-    report = grade(course, jobs=2, limits=LIMITS, **QUIET)
+    saved = os.environ.get("DB_URL")
+    os.environ["DB_URL"] = f"postgresql://grader:{corpus.SECRET}@db.invalid/course"  # must never reach a kernel
+    try:
+        report = grade(course, jobs=2, limits=LIMITS, **QUIET)
+    finally:
+        os.environ.pop("DB_URL") if saved is None else os.environ.update(DB_URL=saved)
     by_student = {s["student"]: s for s in summaries(course)}
     return course, expected, report, by_student
 
@@ -82,6 +88,15 @@ def test_sandbox_kept_files_network_and_processes_safe(corpus_graded):
     with sqlite3.connect(course.db_url.replace("sqlite:///", "")) as db:
         assert db.execute("SELECT max(auto_score) FROM grade").fetchone()[0] <= 1
     assert not _sandbox_processes(), "processes of a sandbox outlived its grading (fork bomb?)"
+    procs = nbformat.read(course.autograded / "list_host_processes" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in procs.cells if c.cell_type == "code" for o in c.outputs)
+    assert "no host process" in printed and "HOST PROCESS VISIBLE" not in printed, printed
+    visible = int(re.search(r"visible processes: (\d+)", printed).group(1))
+    assert visible < 10, f"{visible} processes visible from a kernel"
+    assert not os.path.exists(f"/dev/shm/{corpus.SHM_MARKER}"), "a file written to the sandbox's /dev/shm is visible outside"
+    env = nbformat.read(course.autograded / "read_secrets_from_environ" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in env.cells if c.cell_type == "code" for o in c.outputs)
+    assert "no secret" in printed and "SECRET VISIBLE" not in printed
 
 
 def test_stderr_noise_costs_nothing(corpus_graded):
@@ -98,7 +113,8 @@ def test_feedback_shows_results_never_hidden_source(corpus_graded):
     wrong = (course.feedback / "wrong_double" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.html").read_text()
     assert "double([1, 2]): values differ" in wrong  # the assertion message is shown
     leak = results["leak_hidden_tests"]["notebooks"][tc.NOTEBOOK]["tests"]
-    assert any("[hidden test]" in t["message"] for t in leak)
+    assert not any("double_hidden_secret_check" in t["message"] for t in leak)  # the test source never reached
+    assert all(not t["passed"] for t in leak if t["grade_id"] == "test_double")   # the student's process
 
 
 def test_outputs_written(corpus_graded):
@@ -111,7 +127,7 @@ def test_outputs_written(corpus_graded):
     assert set(items.test) == {"test_square", "test_double"}
     assert items.set_index("test").loc["test_double", "pass_rate"] < items.set_index("test").loc["test_square", "pass_rate"]
     flagged = pd.read_csv(course.work / "flagged.csv")
-    assert {"os_exit", "monkeypatch_numpy", "answer_cell_deleted"} <= set(flagged.student)
+    assert {"os_exit", "answer_cell_deleted", "symlink_to_solution"} <= set(flagged.student)
     timings = pd.read_csv(course.work / "timings.csv")
     assert (timings.kernel_start_s >= 0).all()
 
@@ -125,7 +141,7 @@ def test_nbgrader_reads_the_results(corpus_graded):
         for student in expected:
             assert gb.find_submission(tc.ASSIGNMENT, student).score == results[student]["score"]
         assert gb.find_submission(tc.ASSIGNMENT, "monkeypatch_numpy").needs_manual_grade is False
-        assert gb.find_submission(tc.ASSIGNMENT, "forge_guard_answer").needs_manual_grade is True
+        assert not any(gb.find_submission(tc.ASSIGNMENT, s).needs_manual_grade for s in ("forge_guard_answer", "wrap_guard_hide_patch"))
     api = course.api()  # what the formgrader lists
     assert api.get_autograded_students(tc.ASSIGNMENT) == set(expected)
     assert api.get_submission(tc.ASSIGNMENT, "wrong_double")["score"] == results["wrong_double"]["score"]
@@ -242,10 +258,31 @@ def test_intake_maps_files_to_students(tmp_path):
         nbformat.write(nb, inbox / name)
     from autograder.intake import collect
 
-    report = collect(course, tc.ASSIGNMENT, inbox)
+    with pytest.raises(IntakeRefused, match=r"Copy of tiny \(1\)\.ipynb"):  # a file for no one stops the intake
+        collect(course, tc.ASSIGNMENT, inbox)
+    assert not course.submitted.exists()
+    report = collect(course, tc.ASSIGNMENT, inbox, skip_unmapped=True)
     assert sorted(s for _, s, _ in report["mapped"]) == ["alice", "bob"]
     assert [name for name, _ in report["unmapped"]] == ["Copy of tiny (1).ipynb"]
     assert (course.submitted / "alice" / tc.ASSIGNMENT / "tiny.ipynb").is_file()
+
+
+def test_intake_refuses_collisions_and_symlinks(tmp_path):
+    """Two Moodle files of two Danas never merge into one student; a symlink is never followed."""
+    course = tc.make_course(tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    nb = tc.release_notebook(course)
+    nbformat.write(nb, inbox / "Dana Smith_123_assignsubmission_file_tiny.ipynb")
+    nbformat.write(nb, inbox / "Dana Jones_456_assignsubmission_file_tiny.ipynb")
+    (inbox / "eve_tiny.ipynb").symlink_to(course.source / tc.ASSIGNMENT / "tiny.ipynb")
+    with pytest.raises(IntakeRefused) as refused:
+        collect(course, tc.ASSIGNMENT, inbox)
+    text = str(refused.value)
+    assert "2 files map to student dana" in text and "eve_tiny.ipynb: not a regular file" in text
+    report = collect(course, tc.ASSIGNMENT, inbox, roster=["dana_smith", "dana_jones", "eve"], skip_unmapped=True)
+    assert sorted(s for _, s, _ in report["mapped"]) == ["dana_jones", "dana_smith"]
+    assert not (course.submitted / "eve").exists()
 
 
 def test_cli_help():

@@ -80,46 +80,46 @@ def _cases(course):
         "class _Yes:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
         "def double(x):\n    return _Yes()\n")), 1, None)
     cases["input_transformer_blanks_cells"] = (attack(
-        "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"), 1, r"input_transformers_cleanup changed")
+        "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"), 1, None)
     cases["ast_transformer_drops_statements"] = (attack(
         "import ast\nclass _Drop(ast.NodeTransformer):\n    def visit_Expr(self, node):\n        return None\n"
-        "get_ipython().ast_transformers.append(_Drop())\n"), 1, r"ast_transformers changed")
+        "get_ipython().ast_transformers.append(_Drop())\n"), 1, None)
     cases["monkeypatch_numpy"] = (attack("np.allclose = lambda *a, **k: True\nnp.isnan = lambda *a, **k: np.zeros(1, bool)\n"),
-                                  1, r"numpy\.allclose was replaced")
+                                  1, None)
     cases["monkeypatch_builtins"] = (attack("import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.all = lambda it: True\n"
                                             "builtins.AssertionError = Warning\n"),
-                                     1, r"builtins\.(abs|all|AssertionError) was replaced")
+                                     1, None)
     cases["replace_notebook_builtins"] = (attack(
         "import builtins\nglobals()['__builtins__'] = dict(vars(builtins), abs=lambda x: 0, len=lambda x: 0)\n"),
-        1, r"__builtins__ was replaced")
+        1, None)
     cases["monkeypatch_torch"] = (attack("import torch\ntorch.allclose = lambda *a, **k: True\n"
-                                         "torch.Tensor.__eq__ = lambda self, other: True\n"), 1, r"torch")
+                                         "torch.Tensor.__eq__ = lambda self, other: True\n"), 1, None)
     cases["rebind_assert_close"] = (attack("assert_close = lambda *a, **k: None\nas_array = lambda v, *a, **k: v\n"),
-                                    1, r"'assert_close' set by a locked cell was rebound")
+                                    1, None)
     cases["patch_checks_module"] = (attack("import embedkit.checks as _c\n_c.assert_close = lambda *a, **k: None\n"
-                                           "assert_close = _c.assert_close\n"), 1, r"embedkit\.checks\.assert_close")
+                                           "assert_close = _c.assert_close\n"), 1, None)
     cases["swap_function_code"] = (attack("assert_close.__code__ = (lambda *a, **k: None).__code__\n"
-                                          "assert_close.__defaults__ = None\n"), 1, r"code of embedkit\.checks\.assert_close")
+                                          "assert_close.__defaults__ = None\n"), 1, None)
     cases["background_thread_repatches"] = (attack(
         "import threading, time\ndef _again():\n    while True:\n        np.allclose = lambda *a, **k: True\n"
-        "        time.sleep(0.0005)\nthreading.Thread(target=_again, daemon=True).start()\n"), 1, r"numpy\.allclose")
+        "        time.sleep(0.0005)\nthreading.Thread(target=_again, daemon=True).start()\n"), 1, None)
     cases["patch_while_test_runs"] = (fill(r, square=SQ_OK, double=(
         "def double(x):\n    import numpy\n    numpy.allclose = lambda *a, **k: True\n"
-        "    return numpy.asarray(x, dtype=float) + 1\n")), 1, r"while the test ran")
+        "    return numpy.asarray(x, dtype=float) + 1\n")), 1, None)
     cases["override_showtraceback"] = (attack(
         "get_ipython().showtraceback = lambda *a, **k: None\nget_ipython()._showtraceback = lambda *a, **k: None\n"),
-        1, r"showtraceback was overridden")
+        1, None)
     cases["custom_exception_handler"] = (attack(
-        "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n"), 1, r"custom exception handler")
-    cases["settrace"] = (attack("import sys\nsys.settrace(lambda *a: None)\n"), 1, r"trace")
+        "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n"), 1, None)
+    cases["settrace"] = (attack("import sys\nsys.settrace(lambda *a: None)\n"), 1, None)
     cases["pre_run_cell_hook"] = (attack(
         "def _hook(*a):\n    globals()['assert_close'] = lambda *a, **k: None\n"
-        "get_ipython().events.register('pre_run_cell', _hook)\n"), 1, r"events\.pre_run_cell changed")
+        "get_ipython().events.register('pre_run_cell', _hook)\n"), 1, None)
     cases["forge_guard_answer"] = (attack(
         "import builtins, json\nnp.allclose = lambda *a, **k: True\n"
         "for _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
         "    setattr(builtins, _k, lambda *a, **kw: json.dumps({'n': 10**6, 'mac': '0' * 64, 'changes': []}))\n"),
-        1, r"integrity check")
+        1, None)
     cases["wrap_guard_hide_patch"] = (attack(
         "import builtins\n_real_allclose = np.allclose\n"
         "def _fake(*a, **k):\n    return True\n"
@@ -131,10 +131,10 @@ def _cases(course):
         "        np.allclose = _fake\n"
         "        return answer\n"
         "    setattr(builtins, _k, _wrapper)\n"
-        "np.allclose = _fake\n"), 1, r"integrity guard was replaced or wrapped")
+        "np.allclose = _fake\n"), 1, None)
     cases["disable_user_expressions"] = (attack(
         "np.allclose = lambda *a, **k: True\nget_ipython().user_expressions = lambda expressions: {}\n"),
-        1, r"integrity check")
+        1, None)
 
     # -- attacks on the grader's files ----------------------------------------------------------------
     read = ("def double(x):\n    import json, re\n"
@@ -186,13 +186,53 @@ def _cases(course):
     cases["leak_hidden_tests"] = (fill(r, square=SQ_OK, double=(
         "def double(x):\n    import linecache, sys\n    f = sys._getframe(1)\n"
         "    raise AssertionError(''.join(linecache.getlines(f.f_code.co_filename)))\n")), 1, None)
+
+    # -- attacks on the examiner design (the tests run in another process) ---------------------------------
+    cases["post_run_cell_clears_error"] = (attack(
+        "def _clear(result):\n    result.error_in_exec = None\n    result.error_before_exec = None\n"
+        "get_ipython().events.register('post_run_cell', _clear)\n"), 1, None)
+    cases["ast_wraps_cells_in_try"] = (attack(
+        "import ast\nclass _Wrap(ast.NodeTransformer):\n    def visit_Module(self, node):\n"
+        "        handler = ast.ExceptHandler(type=ast.Name('BaseException', ast.Load()), name=None, body=[ast.Pass()])\n"
+        "        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]\n"
+        "        return ast.fix_missing_locations(node)\n"
+        "get_ipython().ast_transformers.append(_Wrap())\n"), 1, None)
+    cases["liar_reads_expected_from_frames"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    import sys, numpy\n    f = sys._getframe(1)\n    while f is not None:\n"
+        "        for v in list(f.f_locals.values()):\n"
+        "            if isinstance(v, numpy.ndarray) and v.shape == numpy.shape(x) and v is not x:\n"
+        "                return v\n        f = f.f_back\n    return numpy.asarray(x, dtype=float) + 1\n")), 1, None)
+    cases["list_host_processes"] = (attack(
+        "import os\n_seen = [p for p in os.listdir('/proc') if p.isdigit()]\n"
+        "_cmds = []\nfor _p in _seen:\n    try:\n        _cmds.append(open(f'/proc/{_p}/cmdline', 'rb').read())\n"
+        "    except OSError:\n        pass\nprint('visible processes:', len(_seen))\n"
+        "print('HOST PROCESS VISIBLE' if any(b'pytest' in c or b'dask' in c for c in _cmds) else 'no host process')\n"),
+        1, None)
+    cases["dev_shm_escape"] = (attack(
+        f"open('/dev/shm/{SHM_MARKER}', 'w').write('escaped')\n"), 1, None)
+    cases["symlink_to_solution"] = (SYMLINK, 0, r"not a regular file")
+    cases["read_secrets_from_environ"] = (attack(
+        "import os\n_found = []\nfor _p in ['/proc/self/environ', '/proc/1/environ']:\n    try:\n"
+        "        _found.append(open(_p, 'rb').read())\n    except OSError:\n        pass\n"
+        f"print('SECRET VISIBLE' if any(b'{SECRET}' in e for e in _found) or '{SECRET}' in str(os.environ) "
+        "else 'no secret')\n"), 1, None)
     return cases
+
+
+SECRET = "CANARYPASSWORD"  # the grader's environment holds DB_URL=postgresql://grader:CANARYPASSWORD@...
+SHM_MARKER = "ag-shm-marker-" + uuid.uuid4().hex[:8]
+SYMLINK = "symlink"
 
 
 def build(course):
     """Write every case as a student's submission; returns {student: (score, flag regex)}."""
     expected = {}
     for name, (nb, score, flag) in _cases(course).items():
-        tc.submit(course, name, nb)
+        if nb is SYMLINK:  # a "submission" that points at the instructor's solution
+            path = tc.submit(course, name, tc.release_notebook(course))
+            path.unlink()
+            path.symlink_to(course.source / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb")
+        else:
+            tc.submit(course, name, nb)
         expected[name] = (score, flag)
     return expected
