@@ -75,7 +75,7 @@ bench: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m autograder bench
 
 bench-grade: student
-	$(OFFLINE) $(BIN)/python -m autograder bench-grade --assignment $(or $(ASSIGNMENT),01_types) --students $(STUDENTS) --jobs $(JOBS)
+	$(OFFLINE) $(BIN)/python -m autograder bench-grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) --students $(STUDENTS) --jobs $(JOBS)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' \

@@ -122,6 +122,9 @@ class Agent:
         state = _generator_state(value)
         if state is not None:
             return state
+        named = _library_name(value)
+        if named is not None:
+            return named
         self.handles[id(value)] = value
         return {"$h": id(value), "type": wire.clip(type(value).__name__, 100), "callable": callable(value)}
 
@@ -135,6 +138,9 @@ class Agent:
             return self.setup[name]
         if "$rng" in node:
             return _generator(node)
+        if "$module" in node or "$global" in node:
+            from autograder.examiner import _library_object
+            return _library_object(node)
         if "$cb" in node and isinstance(node["$cb"], int):
             return Callback(self, node["$cb"])
         if "$missing" in node:
@@ -221,6 +227,20 @@ def _mutables(values, out, agent):
 def _is_mutable(value) -> bool:
     import numpy as np
     return isinstance(value, (list, dict, np.ndarray)) or _generator_state(value) is not None or wire._is_tensor(value)
+
+
+def _library_name(value):
+    """A module, or a class or function of an installed library, by name: the examiner uses its own copy."""
+    if isinstance(value, type(sys)):
+        return {"$module": value.__name__}
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+    if not (isinstance(module, str) and isinstance(qualname, str)) or module in ("__main__", "builtins"):
+        return None
+    if not (isinstance(value, type) or callable(value) and type(value).__name__ in ("function", "builtin_function_or_method")):
+        return None
+    if "<" in qualname or module not in sys.modules:
+        return None
+    return {"$global": [module, qualname]}
 
 
 def _shareable(value) -> bool:

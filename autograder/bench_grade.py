@@ -62,49 +62,52 @@ print(json.dumps({{"wall_s": wall, "ok": ok, "peak_mib": resource.getrusage(reso
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def bench_grade(root: Path, assignment: str = "01_types", students: int = 20, jobs: int = 2, stock: bool = True,
-                log=print) -> dict:
+def bench_grade(root: Path, assignments: list[str] | None = None, students: int = 20, jobs: int = 2,
+                stock: bool = True, log=print) -> dict:
+    """Grade a generated class of each assignment with this pipeline and with stock nbgrader; print the table."""
     from .grade import grades
     from .pipeline import grade
 
-    with tempfile.TemporaryDirectory(prefix="bench-grade-") as scratch:
-        ours = Course(root, work=Path(scratch) / "pipeline")
-        theirs = Course(root, work=Path(scratch) / "stock")
-        make_class(ours, assignment, students)
-        if stock:
-            make_class(theirs, assignment, students)
-        log(f"class: {students} submissions of {assignment}; {os.cpu_count()} CPUs; JOBS={jobs}")
-        out = {}
-        log(f"this pipeline ({jobs} Dask workers, sandboxed, zygote kernels) ...")
-        start = time.perf_counter()
-        report = grade(ours, [assignment], jobs=jobs, progress=True, log=lambda *_: None)
-        wall = time.perf_counter() - start
-        timings = pd.read_csv(ours.work / "timings.csv")
-        out["pipeline"] = {"wall_s": wall, "graded": report["graded"], "errors": len(report["errors"]),
-                           "kernel_peak_mib": float(timings.peak_rss_mib.max()),
-                           "mean_wall_s": float(timings.wall_s.mean()), "mean_start_s": float(timings.kernel_start_s.mean()),
-                           "mean_cells_s": float(timings.cells_s.mean()),
-                           "worker_peak_mib": float(timings.worker_peak_mib.max()),
-                           "zygote_peak_mib": float(timings.zygote_peak_mib.max())}
-        p = out["pipeline"]
-        log(f"  pipeline: {wall:.1f} s for {p['graded']} submissions (errors {p['errors']}); per submission: "
-            f"{p['mean_wall_s']:.1f} s wall = {p['mean_start_s']:.2f} s kernel start + {p['mean_cells_s']:.1f} s cells "
-            f"+ rest; peak memory per worker: largest kernel {p['kernel_peak_mib']:.0f} MiB, "
-            f"Dask worker process {p['worker_peak_mib']:.0f} MiB, kernel zygote {p['zygote_peak_mib']:.0f} MiB "
-            "(forked kernels share the zygote's pages)")
-        if stock:
-            log("stock nbgrader autograde (one submission after the other) ...")
-            out["stock"] = _stock(root, theirs.work, assignment)
-            log(f"  stock nbgrader: {out['stock']['wall_s']:.1f} s for {out['stock']['ok']} submissions, "
-                f"peak memory {out['stock']['peak_mib']:.0f} MiB (largest kernel), "
-                f"{out['stock']['self_mib']:.0f} MiB (nbgrader process)")
-        if stock:
-            out["ratio"] = out["stock"]["wall_s"] / wall
-            log(f"stock / pipeline wall time: {out['ratio']:.2f}x")
-            a = grades(ours).set_index("student").score
-            b = grades(theirs).set_index("student").score
-            same = (a.sort_index() == b.sort_index()).all()
-            out["same_scores"] = bool(same)
-            log(f"same scores from both: {same}")
-        return out
-
+    assignments = assignments or Course(root).assignments()
+    results = {}
+    for assignment in assignments:
+        with tempfile.TemporaryDirectory(prefix="bench-grade-") as scratch:
+            ours = Course(root, work=Path(scratch) / "pipeline")
+            theirs = Course(root, work=Path(scratch) / "stock")
+            make_class(ours, assignment, students)
+            log(f"{assignment}: {students} submissions; {os.cpu_count()} CPUs; JOBS={jobs}")
+            start = time.perf_counter()
+            report = grade(ours, [assignment], jobs=jobs, progress=False, log=lambda *_: None)
+            wall = time.perf_counter() - start
+            t = pd.read_csv(ours.work / "timings.csv")
+            out = {"wall_s": wall, "graded": report["graded"], "errors": len(report["errors"]),
+                   "per_submission_s": float(t.wall_s.median()), "kernel_start_s": float(t.kernel_start_s.median()),
+                   "answer_s": float(t.answer_s.median()), "test_s": float(t.test_s.median()),
+                   "other_s": float(t.other_cells_s.median()), "setup_s": float(t.setup_s.max()),
+                   "kernel_peak_mib": float(t.peak_rss_mib.max()), "zygote_peak_mib": float(t.zygote_peak_mib.max())}
+            out["floor_s"] = out["answer_s"] + out["test_s"]
+            out["after_setup_s"] = out["floor_s"] + out["other_s"]
+            log(f"  this pipeline: {wall:.1f} s; per submission {out['per_submission_s']:.1f} s = kernel start "
+                f"{out['kernel_start_s']:.2f} + answers {out['answer_s']:.1f} + tests {out['test_s']:.1f} + other cells "
+                f"{out['other_s']:.1f} (+ set-up {out['setup_s']:.1f} s once per worker)")
+            if stock:
+                make_class(theirs, assignment, students)
+                out["stock"] = _stock(root, theirs.work, assignment)
+                out["ratio"] = out["stock"]["wall_s"] / wall
+                a = grades(ours).set_index("student").score.sort_index()
+                b = grades(theirs).set_index("student").score.sort_index()
+                out["same_scores"] = bool(len(a) == len(b) and (a == b).all())
+                log(f"  stock nbgrader: {out['stock']['wall_s']:.1f} s; ratio {out['ratio']:.2f}x; "
+                    f"same scores: {out['same_scores']}")
+            results[assignment] = out
+    header = (f"{'assignment':16s} {'stock s':>8s} {'ours s':>7s} {'ratio':>6s} {'per sub':>8s} {'after set-up':>12s} "
+              f"{'floor':>6s} {'start':>6s} {'set-up':>7s} {'kernel MiB':>10s} {'same':>5s}")
+    log("\n" + header)
+    for assignment, o in results.items():
+        log(f"{assignment:16s} {o.get('stock', {}).get('wall_s', float('nan')):8.1f} {o['wall_s']:7.1f} "
+            f"{o.get('ratio', float('nan')):6.2f} {o['per_submission_s']:8.2f} {o['after_setup_s']:12.2f} "
+            f"{o['floor_s']:6.2f} {o['kernel_start_s']:6.2f} {o['setup_s']:7.1f} {o['kernel_peak_mib']:10.0f} "
+            f"{str(o.get('same_scores', '-')):>5s}")
+    log("per sub: median grading time of one submission; after set-up: its cells (answers, tests, other cells); "
+        "floor: answers and tests alone; set-up: once per worker")
+    return results

@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     sub.add_parser("bench", help="wall time and peak memory of every solution notebook")
     p = sub.add_parser("bench-grade", help="grade one generated class with stock `nbgrader autograde` and with this "
                                            "pipeline; print both wall times, the ratio and peak memory per worker")
-    p.add_argument("--assignment", default="01_types")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
     p.add_argument("--students", type=int, default=int(os.environ.get("STUDENTS") or 20), help="class size (default 20)")
     p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2))
     p.add_argument("--skip-stock", action="store_true", help="only time this pipeline")

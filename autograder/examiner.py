@@ -217,6 +217,8 @@ class Remote:
             if not isinstance(name, str) or name not in self.setup:
                 raise wire.WireError("unknown set-up reference")
             return self.setup[name]
+        if "$module" in node or "$global" in node:
+            return _library_object(node)
         if "$rng" in node:
             from .agent import _generator
             try:
@@ -240,6 +242,10 @@ class Remote:
         state = _generator_state(value)
         if state is not None:
             return state
+        from .agent import _library_name
+        named = _library_name(value)
+        if named is not None:
+            return named
         if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)):
             self.callbacks[id(value)] = value  # runs here, on plain data, when student code calls it
             return {"$cb": id(value)}
@@ -316,6 +322,31 @@ class Remote:
             wire.send(self.sock, {"op": "done"})
         except OSError:
             pass
+
+
+LIBRARIES = {"numpy", "torch", "pandas", "sklearn", "scipy", "math", "os", "tempfile", "json", "re", "collections",
+             "itertools", "functools", "random", "time", "pathlib", "statistics", "string", "heapq", "bisect",
+             "sentence_transformers", "transformers", "faiss", "bm25s", "umap", "plotly", "embedkit", "tqdm"}
+
+
+def _library_object(node):
+    """The examiner's own module, class or function of that name (only libraries it trusts)."""
+    import importlib
+    import sys
+    name, qualname = (node["$module"], "") if "$module" in node else tuple(node["$global"])
+    if not isinstance(name, str) or not isinstance(qualname, str) or not all(p.isidentifier() for p in name.split(".")):
+        raise wire.WireError("bad library name")
+    if name not in sys.modules and name.split(".")[0] not in LIBRARIES:
+        raise wire.WireError(f"module {wire.clip(name, 80)} is not one the examiner imports")
+    try:
+        value = sys.modules.get(name) or importlib.import_module(name)
+        for part in filter(None, qualname.split(".")):
+            if not part.isidentifier() or part.startswith("__"):
+                raise AttributeError(part)
+            value = getattr(value, part)
+    except (ImportError, AttributeError):
+        raise wire.WireError(f"no {wire.clip(name, 80)}.{wire.clip(qualname, 80)} in the examiner") from None
+    return value
 
 
 class Handle:

@@ -64,7 +64,8 @@ def grade_table(table: pd.DataFrame) -> pd.DataFrame:
         return table
     wide = table.pivot(index="student", columns="assignment", values="score")
     maxima = table.groupby("assignment")["max_score"].max()
-    out = wide.apply(lambda col: col.map(lambda s: f"{s:g} / {maxima[col.name]:g}"))
-    out["total"] = wide.sum(axis=1).map(lambda s: f"{s:g} / {maxima.sum():g}")
+    # No submission for an assignment is "-" and counts 0 of its points: every total is out of the same maximum.
+    out = wide.apply(lambda col: col.map(lambda s: "-" if pd.isna(s) else f"{s:g} / {maxima[col.name]:g}"))
+    out["total"] = wide.fillna(0).sum(axis=1).map(lambda s: f"{s:g} / {maxima.sum():g}")
     return out
 

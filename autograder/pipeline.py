@@ -160,6 +160,10 @@ def score(result: dict, course: Course) -> dict:
                                       "extra_cells": entry["extra"], "notes": entry["notes"],
                                       "wall_s": run["wall_s"], "startup_s": run["startup_s"],
                                       "cells_s": sum(c["seconds"] for c in run["cells"]),
+                                      "setup_s": run.get("setup_s", 0.0),
+                                      "parts_s": _parts(run["cells"]),
+                                      "cell_times": [[c["index"], c["kind"], c.get("grade_id"), round(c["seconds"], 3),
+                                                      c.get("calls", 0)] for c in run["cells"]],
                                       "peak_rss_mib": run["peak_rss_mib"], "isolation": run["isolation"]}
     summary["score"] = sum(t["score"] for nb in summary["notebooks"].values() for t in nb["tests"])
     summary["max_score"] = sum(t["points"] for nb in summary["notebooks"].values() for t in nb["tests"])
@@ -167,6 +171,16 @@ def score(result: dict, course: Course) -> dict:
     summary["worker_peak_mib"] = result.get("worker_peak_mib", 0.0)
     summary["zygote_peak_mib"] = result.get("zygote_peak_mib", 0.0)
     return summary
+
+
+def _parts(cells: list[dict]) -> dict:
+    """Seconds per kind of cell: answers, tests (in the examiner), other cells run per submission."""
+    parts = {"answer": 0.0, "test": 0.0, "other": 0.0}
+    for cell in cells:
+        kind = cell["kind"]
+        if kind != "setup":
+            parts[kind if kind in parts else "other"] += cell["seconds"]
+    return {k: round(v, 3) for k, v in parts.items()}
 
 
 # -- the one writer -----------------------------------------------------------------------------------------
@@ -391,15 +405,21 @@ def write_outputs(course: Course, log=print) -> dict:
                             "max_score": s["max_score"], "flags": len(s["flags"])} for s in rows],
                           columns=["student", "assignment", "score", "max_score", "flags"])
     grades.to_csv(work / "grades.csv", index=False)
-    items, flagged, timings = [], [], []
+    items, flagged, timings, cells = [], [], [], []
     for s in rows:
         for name, nb in s["notebooks"].items():
             for t in nb["tests"]:
                 items.append({"assignment": s["assignment"], "notebook": name, "test": t["grade_id"],
                               "points": t["points"], "score": t["score"], "passed": t["passed"],
                               "message": safe_text(t["message"].splitlines()[0], 200) if t["message"] else ""})
+            parts = nb.get("parts_s", {})
+            for index, kind, grade_id, seconds, calls in nb.get("cell_times", []):
+                cells.append({"student": s["student"], "assignment": s["assignment"], "notebook": name, "cell": index,
+                              "kind": kind, "grade_id": grade_id or "", "seconds": seconds, "examiner_calls": calls})
             timings.append({"student": s["student"], "assignment": s["assignment"], "notebook": name,
                             "wall_s": round(nb["wall_s"], 2), "kernel_start_s": round(nb["startup_s"], 2),
+                            "setup_s": round(nb.get("setup_s", 0.0), 2), "answer_s": parts.get("answer", 0.0),
+                            "test_s": parts.get("test", 0.0), "other_cells_s": parts.get("other", 0.0),
                             "cells_s": round(nb["cells_s"], 2), "peak_rss_mib": round(nb["peak_rss_mib"], 1),
                             "isolation": nb["isolation"], "worker_peak_mib": round(s.get("worker_peak_mib", 0), 1),
                             "zygote_peak_mib": round(s.get("zygote_peak_mib", 0), 1)})
@@ -411,6 +431,8 @@ def write_outputs(course: Course, log=print) -> dict:
     item_table.to_csv(work / "item_analysis.csv", index=False)
     pd.DataFrame(flagged, columns=["student", "assignment", "notebook", "reason"]).to_csv(work / "flagged.csv", index=False)
     pd.DataFrame(timings).to_csv(work / "timings.csv", index=False)
+    pd.DataFrame(cells, columns=["student", "assignment", "notebook", "cell", "kind", "grade_id", "seconds",
+                                 "examiner_calls"]).to_csv(work / "cell_timings.csv", index=False)
     return {"grades": grades, "items": item_table, "flagged": flagged}
 
 

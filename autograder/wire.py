@@ -15,7 +15,7 @@ import struct
 
 import numpy as np
 
-MAX_MESSAGE = 512 << 20          # bytes in one message
+MAX_MESSAGE = 256 << 20          # bytes in one message
 MAX_STRING = 1 << 20             # characters of one string in an error message or repr
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128"}
