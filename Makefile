@@ -19,7 +19,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup student publish demo grade test browser lab bench bench-grade lock clean
+.PHONY: help setup student publish demo grade test browser lab bench bench-grade mutants lock clean
 
 help:
 	@echo "make demo    build student notebooks, grade the sample class, print the grade table"
@@ -32,6 +32,7 @@ help:
 	@echo "make lab     JupyterLab with nbgrader's extensions on this course (localhost only)"
 	@echo "make bench   wall time and peak memory of every solution notebook"
 	@echo "make bench-grade  stock nbgrader autograde vs this pipeline on a generated class (STUDENTS=20)"
+	@echo "make mutants mutation testing: each catalogue entry graded; prints mutation scores (ASSIGNMENT=...)"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean   remove grading output and caches (keeps $(VENV))"
 	@echo "variables: DEVICE=auto|cpu|cuda  JOBS=N  ASSIGNMENT=name  SCHEDULER=tcp://host:port  STUDENTS=N"
@@ -84,3 +85,7 @@ lock: $(STAMP)
 clean:
 	rm -rf grading .pytest_cache test-artifacts
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# Mutation testing: every catalogue entry (solutions/<a>/mutants.py) graded by the real grader.
+mutants: student
+	$(OFFLINE) $(BIN)/python -m autograder.mutants --grade --jobs $(JOBS) $(ASSIGNMENT)

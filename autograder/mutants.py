@@ -90,7 +90,7 @@ class Outcome:
     score: float
     max_score: float
     failed: dict = field(default_factory=dict)   # grade_id -> first line of its message
-    visible: bool = False                        # a visible test (the part students see) fails too
+    visible: bool | None = None                  # a visible test (the part students see) fails too (quick mode)
     error: str = ""
 
     @property
@@ -216,6 +216,55 @@ def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, 
     return outcomes
 
 
+# -- through the real grader: every entry a student of a generated class, graded in one batch ----------------
+
+def graded(course: Course, assignments: list[str], jobs: int = 2, log=print) -> dict[str, list[Outcome]]:
+    """Grade every catalogue entry of `assignments` as a submission with the real pipeline (examiner, sandbox)."""
+    import tempfile
+
+    from .pipeline import grade, summaries
+    from .sample_class import _answers, _fill
+
+    with tempfile.TemporaryDirectory(prefix="mutants-") as scratch:
+        work = Course(course.root, work=Path(scratch))
+        plan: dict[str, tuple[str, Entry]] = {}
+        results: dict[str, list[Outcome]] = {a: [] for a in assignments}
+        for assignment in assignments:
+            entries = catalogue(course, assignment)
+            for notebook in course.notebooks(assignment):
+                source_nb = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
+                release_nb = nbformat.read(course.release / assignment / f"{notebook}.ipynb", as_version=4)
+                solutions = _answers(source_nb)
+                for i, entry in enumerate(entries):
+                    if entry.cell not in solutions:
+                        continue
+                    student = f"m{len(plan):04d}"
+                    plan[student] = (assignment, entry)
+                    answers = dict(solutions)
+                    try:
+                        answers[entry.cell] = entry.answer(solutions[entry.cell])
+                    except ValueError as error:
+                        results[assignment].append(Outcome(entry, 0, 0, error=str(error)))
+                        del plan[student]
+                        continue
+                    folder = work.submitted / student / assignment
+                    folder.mkdir(parents=True, exist_ok=True)
+                    nbformat.write(_fill(release_nb, answers), folder / f"{notebook}.ipynb")
+        log(f"grading {len(plan)} catalogue entries of {', '.join(assignments)} with {jobs} workers ...")
+        report = grade(work, assignments, jobs=jobs, progress=True, log=lambda *_: None, outputs=False)
+        for student, assignment, error in report["errors"]:
+            if student in plan:
+                results[plan[student][0]].append(Outcome(plan[student][1], 0, 0, error=error))
+        for summary in summaries(work):
+            if summary["student"] not in plan:
+                continue
+            assignment, entry = plan[summary["student"]]
+            tests = [t for nb in summary["notebooks"].values() for t in nb["tests"]]
+            results[assignment].append(Outcome(entry, summary["score"], summary["max_score"],
+                                               failed={t["grade_id"]: t["message"] for t in tests if not t["passed"]}))
+    return results
+
+
 def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
     """Print each entry and the mutation score; returns {"mutation_score", "alternatives_ok", ...}."""
     mutants = [o for o in outcomes if not o.entry.correct]
@@ -229,14 +278,15 @@ def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
         by = "; ".join(f"{g}: {m[:120]}" for g, m in o.failed.items())
         log(f"  {kind:11s} {o.entry.cell:18s} {o.entry.name[:48]:48s} -{o.lost:g}  {verdict}  {by}")
     caught = sum(o.ok for o in mutants)
-    visible = sum(o.ok and o.visible for o in mutants)
+    visible = sum(bool(o.ok and o.visible) for o in mutants) if all(o.visible is not None for o in mutants) else None
     per_cell: dict[str, list] = {}
     for o in mutants:
         per_cell.setdefault(o.entry.cell, []).append(o.ok)
     score = caught / len(mutants) if mutants else 1.0
     log(f"  per exercise: " + ", ".join(f"{c} {sum(v)}/{len(v)}" for c, v in sorted(per_cell.items())))
     log(f"  mutation score {caught}/{len(mutants)} = {score:.1%}; alternatives at full marks "
-        f"{sum(o.ok for o in alts)}/{len(alts)}; caught by the visible tests alone {visible}/{len(mutants)}")
+        f"{sum(o.ok for o in alts)}/{len(alts)}; caught by the visible tests alone "
+        f"{'-' if visible is None else visible}/{len(mutants)}")
     return {"assignment": assignment, "mutants": len(mutants), "caught": caught, "mutation_score": score,
             "alternatives": len(alts), "alternatives_ok": sum(o.ok for o in alts), "visible": visible}
 
@@ -247,16 +297,33 @@ def main(argv=None) -> int:
     p.add_argument("assignments", nargs="*")
     p.add_argument("--only", action="append", help="entries whose cell or name contains this text")
     p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2))
+    p.add_argument("--grade", action="store_true",
+                   help="grade every entry through the real grader (examiner, sandbox) instead of the quick runner")
     args = p.parse_args(argv)
     course = Course()
-    status = 0
-    for assignment in args.assignments or course.assignments():
-        entries = catalogue(course, assignment)
-        if args.only:
-            entries = [e for e in entries if any(s in e.cell or s in e.name for s in args.only)]
-        out = report(quick(course, assignment, entries, jobs=args.jobs), assignment)
+    assignments = [a for a in (args.assignments or course.assignments()) if catalogue(course, a)]
+    started = time.perf_counter()
+    if args.grade:
+        outcomes = graded(course, assignments, jobs=args.jobs)
+    else:
+        outcomes = {}
+        for assignment in assignments:
+            entries = catalogue(course, assignment)
+            if args.only:
+                entries = [e for e in entries if any(s in e.cell or s in e.name for s in args.only)]
+            outcomes[assignment] = quick(course, assignment, entries, jobs=args.jobs)
+    status, rows = 0, []
+    for assignment in assignments:
+        out = report(outcomes[assignment], assignment)
+        rows.append(out)
         if out["mutation_score"] < 0.95 or out["alternatives_ok"] < out["alternatives"]:
             status = 1
+    print(f"\n{'assignment':16s} {'mutants':>8s} {'caught':>7s} {'score':>7s} {'visible':>8s} {'alternatives ok':>16s}")
+    for r in rows:
+        print(f"{r['assignment']:16s} {r['mutants']:8d} {r['caught']:7d} {r['mutation_score']:7.1%} "
+              f"{'-' if r['visible'] is None else r['visible']:>8} "
+              f"{r['alternatives_ok']:>8d} / {r['alternatives']:<6d}")
+    print(f"wall time {time.perf_counter() - started:.0f} s")
     return status
 
 

@@ -535,11 +535,13 @@ class KernelLauncher:
     itself on the GPU (`rerun_setup`).
     """
 
-    def __init__(self, preload_models: bool = True, setup_cells: list[str] | None = None, env: dict | None = None):
+    def __init__(self, preload_models: bool = True, setup_cells: list[str] | None = None, env: dict | None = None,
+                 straight: bool = False):
         self.preload_models = preload_models
         self.setup_cells = list(setup_cells or [])
         self.env = dict(env or {})
-        self.rerun_setup = self.env.get("DEVICE", "").startswith("cuda")
+        # straight: every kernel runs the set-up itself (as on CUDA); the examiner still forks from the zygote
+        self.rerun_setup = straight or self.env.get("DEVICE", "").startswith("cuda")
         self.setup: dict | None = None   # the set-up's outputs, error and timings, once run
         self._proc = None
         self._lock = threading.Lock()
