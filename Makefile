@@ -19,7 +19,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup student publish demo grade test browser lab bench bench-grade mutants lock clean
+.PHONY: help setup student publish demo grade test lint browser lab bench bench-grade mutants lock clean
 
 help:
 	@echo "make demo    build student notebooks, grade the sample class, print the grade table"
@@ -59,8 +59,11 @@ demo: student
 grade: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m autograder grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(OFFLINE) $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser of its own).
 browser:

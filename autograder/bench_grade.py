@@ -65,7 +65,7 @@ print(json.dumps({{"wall_s": wall, "ok": ok, "peak_mib": resource.getrusage(reso
 def bench_grade(root: Path, assignments: list[str] | None = None, students: int = 20, jobs: int = 2,
                 stock: bool = True, log=print) -> dict:
     """Grade a generated class of each assignment with this pipeline and with stock nbgrader; print the table."""
-    from .grade import grades
+    from .gradebook import grades
     from .pipeline import grade
 
     assignments = assignments or Course(root).assignments()

@@ -113,7 +113,8 @@ def _grading_options(p) -> None:
 
 def _grade(course: Course, args) -> int:
     from .executor import Limits
-    from .grade import grade_table, grades
+    from .gradebook import grades
+    from .reports import grade_table
     from .pipeline import grade
 
     if args.command == "demo":
@@ -142,7 +143,7 @@ def _grade(course: Course, args) -> int:
                     mem_limit=int(args.mem_limit * 2**30) or None, threads=args.threads,
                     isolate=False if args.no_isolation else None)
     report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler, device=device,
-                   force=args.force or args.command == "demo", limits=limits, 
+                   force=args.force or args.command == "demo", limits=limits,
                    preload_models=False if args.no_preload_models else None, progress=not args.quiet)
     table = grades(course)
     print()

@@ -1,4 +1,8 @@
-"""Submissions downloaded from Colab or an LMS: a folder or zip of notebooks, mapped to students by file name.
+"""Intake: the submissions to grade, read safely, and downloads from Colab or an LMS mapped to students.
+
+Submitted files are never followed through a symlink and never read when they are not regular
+files or are too large. A folder or zip of notebooks downloaded from Colab or an LMS is mapped to
+students by file name.
 
 A file maps to (student, notebook) when its name, once the notebook's name and
 download noise ("Copy of ", " (1)", LMS ids) are taken out, still starts with a
@@ -7,13 +11,74 @@ student id: `alice_types_of_embeddings.ipynb`, `types_of_embeddings - alice.ipyn
 (Canvas). Everything else is reported, never guessed.
 """
 import csv
+import hashlib
+import os
 import re
+import stat
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .course import Course
-from .pipeline import MAX_NOTEBOOK, read_submission
+
+def submissions(course: Course, assignment: str) -> list[str]:
+    if not course.submitted.is_dir():
+        return []
+    return sorted(p.name for p in course.submitted.iterdir() if (p / assignment).is_dir())
+
+
+MAX_NOTEBOOK = 50 << 20  # bytes: a larger "notebook" is not graded
+
+
+def read_submission(path: Path) -> tuple[str | None, str]:
+    """(text, problem) of a submitted file, never following a symlink or reading a special file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, ""
+    except OSError as error:
+        return None, "not a regular file (a symlink?): not read" if error.errno == 40 else f"unreadable ({error.strerror})"
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None, "not a regular file: not read"
+        if info.st_size > MAX_NOTEBOOK:
+            return None, f"larger than {MAX_NOTEBOOK >> 20} MiB: not read"
+        return f.read(MAX_NOTEBOOK + 1).decode("utf-8", errors="replace"), ""
+
+
+def fingerprint(course: Course, student: str, assignment: str) -> str:
+    digest = hashlib.sha256()
+    folder = course.submitted / student / assignment
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or not path.is_file():  # never followed: its name alone counts
+            digest.update(str(path.relative_to(folder)).encode() + b"\0link\0")
+            continue
+        text, _ = read_submission(path)
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + (text or "").encode() + b"\0")
+    for notebook in course.notebooks(assignment):
+        digest.update((course.source / assignment / f"{notebook}.ipynb").read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _timestamp(course: Course, student: str, assignment: str) -> str | None:
+    path = course.submitted / student / assignment / "timestamp.txt"
+    return path.read_text().strip() if path.is_file() else None
+
+
+def make_task(course: Course, student: str, assignment: str, fp: str, options: dict) -> dict:
+    notebooks = {}
+    for name in course.notebooks(assignment):
+        text, problem = read_submission(course.submitted / student / assignment / f"{name}.ipynb")
+        notebooks[name] = {
+            "source": (course.source / assignment / f"{name}.ipynb").read_text(),
+            "release": (course.release / assignment / f"{name}.ipynb").read_text(),
+            "submission": text, "invalid": problem,
+        }
+    return {"student": student, "assignment": assignment, "fingerprint": fp, "notebooks": notebooks,
+            "timestamp": _timestamp(course, student, assignment), **options}
+
+
 
 _NOISE = [re.compile(p, re.I) for p in (r"^copy of\s+", r"\s*\(\d+\)$", r"\s*-\s*copy$", r"_late$")]
 _SPLIT = re.compile(r"[\s_\-.]+")

@@ -222,7 +222,8 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print) -> 
     """Grade every catalogue entry of `assignments` as a submission with the real pipeline (examiner, sandbox)."""
     import tempfile
 
-    from .pipeline import grade, summaries
+    from .gradebook import summaries
+    from .pipeline import grade
     from .sample_class import _answers, _fill
 
     with tempfile.TemporaryDirectory(prefix="mutants-") as scratch:
@@ -283,7 +284,7 @@ def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
     for o in mutants:
         per_cell.setdefault(o.entry.cell, []).append(o.ok)
     score = caught / len(mutants) if mutants else 1.0
-    log(f"  per exercise: " + ", ".join(f"{c} {sum(v)}/{len(v)}" for c, v in sorted(per_cell.items())))
+    log("  per exercise: " + ", ".join(f"{c} {sum(v)}/{len(v)}" for c, v in sorted(per_cell.items())))
     log(f"  mutation score {caught}/{len(mutants)} = {score:.1%}; alternatives at full marks "
         f"{sum(o.ok for o in alts)}/{len(alts)}; caught by the visible tests alone "
         f"{'-' if visible is None else visible}/{len(mutants)}")

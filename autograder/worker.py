@@ -72,7 +72,7 @@ def grade_submission(task: dict) -> dict:
         out["notebooks"][name] = entry
     out["wall_s"] = time.monotonic() - start
     out["worker_peak_mib"] = _hwm("self")
-    out["zygote_peak_mib"] = max((_hwm(l.pid()) for l in _LAUNCHERS.values() if l.pid()), default=0.0)
+    out["zygote_peak_mib"] = max((_hwm(z.pid()) for z in _LAUNCHERS.values() if z.pid()), default=0.0)
     return out
 
 

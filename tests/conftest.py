@@ -18,14 +18,16 @@ def course():
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
     """The sample class graded through nbgrader in a scratch grading folder (the repo's own is untouched)."""
-    from autograder.grade import grade
+    from autograder.gradebook import grades
+    from autograder.pipeline import grade
     from autograder.sample_class import build_sample_class
 
     scratch = Course(work=tmp_path_factory.mktemp("grading"))
     for assignment in scratch.assignments():
         build_sample_class(scratch, assignment)
-    table = grade(scratch, device="cpu", log=lambda *_: None)
-    return scratch, table
+    report = grade(scratch, device="cpu", progress=False, log=lambda *_: None)
+    assert not report["errors"], report["errors"]
+    return scratch, grades(scratch)
 
 
 SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)

@@ -1,5 +1,4 @@
 """Fork after the set-up: a kernel forked from the set-up's state computes what a straight run computes."""
-import sys
 
 import nbformat
 

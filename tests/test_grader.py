@@ -19,7 +19,8 @@ import pytest
 
 from autograder.executor import Limits
 from autograder.intake import IntakeRefused, collect
-from autograder.pipeline import LEDGER, grade, summaries
+from autograder.gradebook import LEDGER, summaries
+from autograder.pipeline import grade
 from autograder.reconstruct import reconstruct
 from autograder.sandbox import _UID_BASE, _pids, _uid_of, can_isolate
 

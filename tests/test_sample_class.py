@@ -7,7 +7,7 @@ fails on the stubs without crashing the run; bob proves a classic mistake is cau
 import nbformat
 import pytest
 
-from autograder.grade import cell_scores
+from autograder.gradebook import cell_scores
 from autograder.sample_class import expected_scores
 
 from conftest import Course

@@ -1,0 +1,143 @@
+"""Gradebook: the one writer of grades (nbgrader's tables plus the ledger), and reading them back.
+
+Never lose a grade: a submission is identified by a fingerprint of its files (and of the
+source notebooks). Its grades and its ledger row (table autograder_results, next to
+nbgrader's tables in the gradebook) are written in ONE database transaction by the
+grading process alone, so an interrupted batch leaves each submission either fully graded
+or untouched; the next run grades exactly the untouched ones.
+"""
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .course import Course
+
+LEDGER = "autograder_results"
+
+
+class Writer:
+    """The only process that writes grades: nbgrader's gradebook plus the ledger, one transaction per submission."""
+
+    def __init__(self, course: Course):
+        from nbgrader.api import Gradebook
+        from sqlalchemy import text
+
+        import warnings
+        # nbgrader's helpers trip SQLAlchemy autoflush warnings inside one transaction; they mean nothing here.
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        self.course = course
+        self.text = text
+        self.gb = Gradebook(course.db_url, course_id="embeddings")
+        self.gb.db.execute(text(
+            f"CREATE TABLE IF NOT EXISTS {LEDGER} (student VARCHAR(128) NOT NULL, assignment VARCHAR(128) NOT NULL, "
+            "fingerprint VARCHAR(64) NOT NULL, graded_at VARCHAR(40) NOT NULL, runs INTEGER NOT NULL, "
+            "summary TEXT NOT NULL, PRIMARY KEY (student, assignment))"))
+        self.gb.db.commit()
+
+    def ledger(self) -> dict:
+        rows = self.gb.db.execute(self.text(f"SELECT student, assignment, fingerprint, runs, summary FROM {LEDGER}"))
+        return {(r[0], r[1]): {"fingerprint": r[2], "runs": r[3], "summary": json.loads(r[4])} for r in rows}
+
+    def write(self, result: dict, summary: dict) -> None:
+        course, gb = self.course, self.gb
+        student, assignment = result["student"], result["assignment"]
+        # Files first (idempotent, atomic renames); the database commit below is what makes the grade count.
+        folder = course.autograded / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, entry in result["notebooks"].items():
+            _atomic_write(folder / f"{name}.ipynb", entry["autograded"])
+        stamp = course.submitted / student / assignment / "timestamp.txt"
+        if stamp.is_file():
+            _atomic_write(folder / "timestamp.txt", stamp.read_text())
+        real_commit = gb.db.commit
+        gb.db.commit = gb.db.flush  # nbgrader's helpers commit as they go: hold everything in one transaction
+        try:
+            gb.update_or_create_student(student)
+            kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+            gb.update_or_create_submission(assignment, student, **kwargs)
+            for name, nb in summary["notebooks"].items():
+                tested = set()
+                for test in nb["tests"]:
+                    grade = gb.find_grade(test["grade_id"], name, assignment, student)
+                    grade.auto_score = test["score"]
+                    grade.needs_manual_grade = grade.manual_score is not None or test["needs_review"]
+                    tested.add(test["grade_id"])
+                submitted_nb = gb.find_submission_notebook(name, assignment, student)
+                for grade in submitted_nb.grades:  # manually graded answers (nbgrader's rule: blank scores 0)
+                    if grade.name not in tested:
+                        blank = grade.name in nb["unanswered"]
+                        grade.auto_score = 0.0 if blank else None
+                        grade.needs_manual_grade = grade.manual_score is not None or not blank
+                for comment in submitted_nb.comments:
+                    comment.auto_comment = "No response." if comment.name in nb["unanswered"] else None
+            key = {"s": student, "a": assignment}
+            row = gb.db.execute(self.text(f"SELECT runs FROM {LEDGER} WHERE student = :s AND assignment = :a"), key).first()
+            previous = row[0] if row else 0
+            gb.db.execute(self.text(f"DELETE FROM {LEDGER} WHERE student = :s AND assignment = :a"), key)
+            gb.db.execute(self.text(
+                f"INSERT INTO {LEDGER} (student, assignment, fingerprint, graded_at, runs, summary) "
+                "VALUES (:s, :a, :f, :t, :r, :j)"),
+                {"s": student, "a": assignment, "f": result["fingerprint"],
+                 "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "r": previous + 1,
+                 "j": json.dumps(summary)})
+            real_commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+        finally:
+            gb.db.commit = real_commit
+
+    def close(self) -> None:
+        self.gb.close()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def summaries(course: Course) -> list[dict]:
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(course.db_url)
+    try:
+        if LEDGER not in inspect(engine).get_table_names():
+            return []
+        with engine.connect() as conn:
+            return [json.loads(r[0]) | {"runs": r[1], "fingerprint": r[2]}
+                    for r in conn.execute(text(f"SELECT summary, runs, fingerprint FROM {LEDGER} ORDER BY assignment, student"))]
+    finally:
+        engine.dispose()
+
+
+def grades(course: Course) -> pd.DataFrame:
+    """Every graded submission in the gradebook: student, assignment, score, max_score."""
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(course.db_url) as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in gradebook.assignment_submissions(assignment.name):
+                rows.append({"student": submission.student.id, "assignment": assignment.name,
+                             "score": submission.score, "max_score": submission.max_score})
+    return pd.DataFrame(rows, columns=["student", "assignment", "score", "max_score"])
+
+
+def cell_scores(course: Course, assignment: str) -> pd.DataFrame:
+    """Per test cell scores of every submission of `assignment`: student, notebook, cell, score, max_score."""
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(course.db_url) as gradebook:
+        for submission in gradebook.assignment_submissions(assignment):
+            for notebook in submission.notebooks:
+                for g in notebook.grades:
+                    rows.append({"student": submission.student.id, "notebook": notebook.name, "cell": g.name,
+                                 "score": g.score, "max_score": g.max_score})
+    return pd.DataFrame(rows, columns=["student", "notebook", "cell", "score", "max_score"])
+
+
