@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-DEVICE ?= auto
-JOBS   ?= 2
+DEVICE ?=
+JOBS   ?=
 ASSIGNMENT ?=
 COURSE_REPO ?=
 DEST ?=
@@ -19,11 +19,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup student publish demo grade test lint browser lab bench bench-grade mutants lock clean
+.PHONY: help setup student publish demo grade test test-fast lint browser lab bench bench-grade mutants lock clean
 
 help:
 	@echo "make demo    build student notebooks, grade the sample class, print the grade table"
-	@echo "make test    run the test suite"
+	@echo "make test    run the test suite (make test-fast: the fast tier, about a minute)"
 	@echo "make setup   create $(VENV) (only if missing) and install the pinned dependencies"
 	@echo "make student regenerate notebooks/ from solutions/"
 	@echo "make publish DEST=dir  write the student-facing tree (no solutions) to push to a public repository"
@@ -47,20 +47,24 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $@
 
 student: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m autograder release $(if $(COURSE_REPO),--course-repo $(COURSE_REPO))
+	$(OFFLINE) $(BIN)/autograder release $(if $(COURSE_REPO),--course-repo $(COURSE_REPO))
 
 publish: $(STAMP)
 	@test -n "$(DEST)" || { echo "usage: make publish DEST=path/to/student-repo [COURSE_REPO=https://github.com/...]"; exit 2; }
-	$(OFFLINE) $(BIN)/python -m autograder publish $(DEST) $(if $(COURSE_REPO),--course-repo $(COURSE_REPO))
+	$(OFFLINE) $(BIN)/autograder publish $(DEST) $(if $(COURSE_REPO),--course-repo $(COURSE_REPO))
 
 demo: student
-	$(OFFLINE) $(BIN)/python -m autograder demo --jobs $(JOBS) --device $(DEVICE)
+	$(OFFLINE) $(BIN)/autograder demo
 
 grade: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m autograder grade --jobs $(JOBS) --device $(DEVICE) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
+	$(OFFLINE) $(BIN)/autograder grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(FORCE),--force)
 
 test: $(STAMP) browser lint
 	$(OFFLINE) $(BIN)/python -m pytest
+
+# The fast tier (about a minute): everything but the tests marked slow (real notebooks, servers, browsers).
+test-fast: $(STAMP) lint
+	$(OFFLINE) $(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -76,10 +80,10 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser
 
 bench: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m autograder bench
+	$(OFFLINE) $(BIN)/autograder bench
 
 bench-grade: student
-	$(OFFLINE) $(BIN)/python -m autograder bench-grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) --students $(STUDENTS) --jobs $(JOBS)
+	$(OFFLINE) $(BIN)/autograder bench-grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) --students $(STUDENTS)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' \
@@ -91,4 +95,4 @@ clean:
 
 # Mutation testing: every catalogue entry (solutions/<a>/mutants.py) graded by the real grader.
 mutants: student
-	$(OFFLINE) $(BIN)/python -m autograder.mutants --grade --jobs $(JOBS) $(ASSIGNMENT)
+	$(OFFLINE) $(BIN)/python -m autograder.mutants --grade $(ASSIGNMENT)

@@ -22,8 +22,10 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "grading", "gradebo
 # One machine: the exchange (release, fetch, submit from JupyterLab) lives in grading/ too.
 c.Exchange.root = os.path.join(here, "grading", "exchange")
 
-# Loading transformer models takes longer than nbgrader's 30 s default per cell.
-c.Execute.timeout = 300
+# The grader's own settings (autograder/settings.py lists them all, with their environment overrides).
+c.Grading.jobs = 2
+c.Grading.cell_timeout = 300.0  # loading transformer models takes longer than nbgrader's 30 s default
+c.Execute.timeout = int(c.Grading.cell_timeout)  # stock nbgrader (make bench-grade) gets the same limit
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

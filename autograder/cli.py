@@ -1,56 +1,58 @@
-"""Command line: python -m autograder {release,sample,grade,demo,bench,bench-grade} (or course-grade ...)."""
-import os
+"""The `autograder` command (also `python -m autograder`): release, publish, sample, grade, demo, bench,
+bench-grade, mutants. Every option goes after its subcommand; defaults come from autograder.settings."""
 import argparse
 import shutil
 import sys
 from pathlib import Path
 
 from .course import REPO, Course
+from .settings import database_url, load
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="course-grade", description="Build, grade and benchmark the embeddings course.")
-    parser.add_argument("--root", type=Path, default=None, help="course root (default: this repository)")
-    parser.add_argument("--work", type=Path, default=None, help="grading folder (default: ROOT/grading)")
-    parser.add_argument("--db-url", default=None,
-                        help="gradebook as an SQLAlchemy URL without a password (default: $DB_URL, else the file named "
-                             "by $DB_URL_FILE, else sqlite in the grading folder); a URL with a password belongs in "
-                             "$DB_URL or $DB_URL_FILE, never on a command line (every process can read it there)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    root = _peek_root(argv)
+    settings = load(root)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=root, help="course root (default: this repository)")
+    common.add_argument("--work", type=Path, default=None, help="grading folder (default: ROOT/grading)")
+    parser = argparse.ArgumentParser(prog="autograder", description="Build, grade and benchmark the embeddings course. "
+                                     "The gradebook is $DB_URL or the file $DB_URL_FILE names (default: SQLite in the "
+                                     "grading folder); a URL with a password never goes on a command line.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", help="generate the student notebooks from solutions/")
+    p = sub.add_parser("release", parents=[common], help="generate the student notebooks from solutions/")
     p.add_argument("--dest", type=Path, default=None, help="output folder (default: notebooks/)")
     p.add_argument("--course-repo", default=None, help="repository the Colab set-up cell installs from")
     p.add_argument("assignments", nargs="*")
 
-    p = sub.add_parser("publish", help="write the student-facing tree (no solutions) for a public repository")
+    p = sub.add_parser("publish", parents=[common], help="write the student-facing tree (no solutions) for a public repository")
     p.add_argument("dest", type=Path)
     p.add_argument("--course-repo", default=None, help="its public address (default: pyproject.toml's course_repo)")
 
-    sub.add_parser("sample", help="write the sample class (alice, bob, carol) into the grading folder")
+    sub.add_parser("sample", parents=[common], help="write the sample class (alice, bob, carol) into the grading folder")
 
     for name, text in (("grade", "grade every submission in the grading folder"),
                        ("demo", "sample class graded in grading/sample-class + grade table: the main job")):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, parents=[common], help=text)
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
-        p.add_argument("--device", default=None, help="auto, cpu or cuda for the graded kernels")
-        _grading_options(p)
+        _grading_options(p, settings)
 
-    sub.add_parser("bench", help="wall time and peak memory of every solution notebook")
-    p = sub.add_parser("bench-grade", help="grade one generated class with stock `nbgrader autograde` and with this "
-                                           "pipeline; print both wall times, the ratio and peak memory per worker")
+    sub.add_parser("bench", parents=[common], help="wall time and peak memory of every solution notebook")
+    p = sub.add_parser("bench-grade", parents=[common], help="grade a generated class of every assignment with stock "
+                       "`nbgrader autograde` and with this grader; print both wall times, the ratio, where the time goes")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
-    p.add_argument("--students", type=int, default=int(os.environ.get("STUDENTS") or 20), help="class size (default 20)")
-    p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2))
-    p.add_argument("--skip-stock", action="store_true", help="only time this pipeline")
+    p.add_argument("--students", type=int, default=20, help="class size (default 20)")
+    p.add_argument("--jobs", type=int, default=settings.jobs, help=f"grading workers (default {settings.jobs})")
+    p.add_argument("--skip-stock", action="store_true", help="only time this grader")
     args = parser.parse_args(argv)
 
     work = args.work
     if args.command == "demo" and work is None:
         # The sample class gets a fresh grading folder of its own, never the instructor's gradebook.
-        work = (args.root or REPO) / "grading" / "sample-class"
+        work = args.root / "grading" / "sample-class"
         shutil.rmtree(work, ignore_errors=True)
-    course = Course(args.root or REPO, work=work, db_url=args.db_url or database_url())
+    course = Course(args.root, work=work, db_url=database_url())
     if args.command == "release":
         from .release import release
         print(f"student notebooks written to {release(course, args.assignments or None, args.dest, course_repo=args.course_repo)}")
@@ -71,24 +73,20 @@ def main(argv=None) -> int:
     return 0
 
 
-def database_url() -> str | None:
-    """The gradebook URL from the environment: $DB_URL, or the first line of the file $DB_URL_FILE names."""
-    if os.environ.get("DB_URL"):
-        return os.environ["DB_URL"]
-    path = os.environ.get("DB_URL_FILE")
-    if path:
-        mode = os.stat(path).st_mode
-        if mode & 0o077:
-            raise SystemExit(f"{path} is readable by other users (chmod 600 it): it holds the gradebook's password")
-        return Path(path).read_text().strip().splitlines()[0]
-    return None
+def _peek_root(argv: list[str]) -> Path:
+    """--root before parsing: the settings (and so the defaults) are the course's own."""
+    for i, arg in enumerate(argv):
+        if arg == "--root" and i + 1 < len(argv):
+            return Path(argv[i + 1]).resolve()
+        if arg.startswith("--root="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return REPO
 
 
-def _grading_options(p) -> None:
-    from .executor import Limits
-    d = Limits()
-    p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2), help="Dask workers (default: $JOBS or 2)")
-    p.add_argument("--scheduler", default=os.environ.get("SCHEDULER") or None,
+def _grading_options(p, s) -> None:
+    p.add_argument("--jobs", type=int, default=s.jobs, help=f"Dask workers (default {s.jobs}; $JOBS)")
+    p.add_argument("--device", default=s.device, help=f"auto, cpu or cuda for the graded kernels (default {s.device}; $DEVICE)")
+    p.add_argument("--scheduler", default=s.scheduler or None,
                    help="tcp://host:port of an existing Dask scheduler (default: $SCHEDULER, else a local cluster)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     p.add_argument("--from", dest="intake", type=Path, default=None,
@@ -98,12 +96,12 @@ def _grading_options(p) -> None:
                    help="CSV of student ids (column id/student/student_id) to match --from files against")
     p.add_argument("--keep-newest", action="store_true", help="--from: of several files for one student, grade the newest")
     p.add_argument("--skip-unmapped", action="store_true", help="--from: leave out files that match no student")
-    p.add_argument("--cell-timeout", type=float, default=d.cell_timeout, help=f"seconds per cell (default {d.cell_timeout:g})")
-    p.add_argument("--notebook-timeout", type=float, default=d.notebook_timeout,
-                   help=f"seconds per notebook (default {d.notebook_timeout:g})")
-    p.add_argument("--mem-limit", type=float, default=d.mem_limit / 2**30,
-                   help=f"GiB of address space per kernel, 0 = none (default {d.mem_limit / 2**30:g})")
-    p.add_argument("--threads", type=int, default=d.threads,
+    p.add_argument("--cell-timeout", type=float, default=s.cell_timeout, help=f"seconds per cell (default {s.cell_timeout:g})")
+    p.add_argument("--notebook-timeout", type=float, default=s.notebook_timeout,
+                   help=f"seconds per notebook (default {s.notebook_timeout:g})")
+    p.add_argument("--mem-limit", type=float, default=s.mem_limit_gib,
+                   help=f"GiB of memory for all processes of a submission, 0 = none (default {s.mem_limit_gib:g})")
+    p.add_argument("--threads", type=int, default=s.threads or None,
                    help="torch/BLAS threads per kernel (default: CPUs divided by --jobs)")
     p.add_argument("--no-isolation", action="store_true", help="run kernels without namespaces/chroot/uid (debugging)")
     p.add_argument("--no-preload-models", action="store_true",
@@ -114,8 +112,8 @@ def _grading_options(p) -> None:
 def _grade(course: Course, args) -> int:
     from .executor import Limits
     from .gradebook import grades
-    from .reports import grade_table
     from .pipeline import grade
+    from .reports import grade_table
 
     if args.command == "demo":
         _sample(course)
@@ -136,13 +134,11 @@ def _grade(course: Course, args) -> int:
         for name, why in report["unmapped"]:
             print(f"  NOT MAPPED {name}: {why}")
         print(f"intake report: {write_report(course, report)}")
-    device = args.device or os.environ.get("DEVICE") or None
-    if device == "auto":
-        device = None
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     mem_limit=int(args.mem_limit * 2**30) or None, threads=args.threads,
                     isolate=False if args.no_isolation else None)
-    report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler, device=device,
+    report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler,
+                   device=None if args.device == "auto" else args.device,
                    force=args.force or args.command == "demo", limits=limits,
                    preload_models=False if args.no_preload_models else None, progress=not args.quiet)
     table = grades(course)
@@ -150,6 +146,8 @@ def _grade(course: Course, args) -> int:
     print(grade_table(table).to_string() if not table.empty else "no graded submissions")
     flagged = course.work / "flagged.csv"
     print(f"\ngraded {report['graded']}, unchanged {report['skipped']}, failed {len(report['errors'])}")
+    if report.get("stopped"):
+        print(report["stopped"], file=sys.stderr)
     print(f"grades: {course.work / 'grades.csv'}\nitem analysis: {course.work / 'item_analysis.csv'}\n"
           f"flagged for review: {flagged}\nfeedback: {course.feedback}")
     return 1 if report["errors"] else 0

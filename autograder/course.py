@@ -48,6 +48,10 @@ class Course:
         return self._db_url or f"sqlite:///{self.work / 'gradebook.db'}"
 
     @property
+    def course_id(self) -> str:
+        return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config().CourseDirectory.course_id
+
+    @property
     def course_repo(self) -> str:
         """The public repository students open the notebooks from ([tool.embeddings-course] in pyproject.toml)."""
         pyproject = self.root / "pyproject.toml"

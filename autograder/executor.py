@@ -18,6 +18,7 @@ from nbformat.v4 import output_from_msg
 from . import wire
 from .examiner import student_names
 from .sandbox import KernelLauncher, cleanup, new_spec
+from .settings import Grading
 
 MAX_OUTPUTS = 50
 MAX_TEXT = 20_000          # characters of stream output per cell
@@ -26,11 +27,11 @@ MAX_DISPLAY = 2_000_000    # bytes of rich display data per cell
 
 @dataclass
 class Limits:
-    cell_timeout: float = 300.0       # seconds per cell (model loading takes > 30 s on a busy CPU)
-    notebook_timeout: float = 1800.0  # seconds for the whole notebook
+    """One submission's limits; the defaults are autograder.settings.Grading's."""
+    cell_timeout: float = Grading.cell_timeout.default_value
+    notebook_timeout: float = Grading.notebook_timeout.default_value
     startup_timeout: float = 60.0
-    mem_limit: int | None = 8 << 30   # bytes of address space per kernel (None: unlimited); a MiniLM+GloVe
-                                      # notebook peaks at ~3.2 GiB of address space, ~1 GiB resident
+    mem_limit: int | None = int(Grading.mem_limit_gib.default_value * 2**30)  # bytes, all its processes together
     nproc: int = 256                  # processes/threads of the sandbox uid
     threads: int | None = None        # torch/BLAS threads per kernel (None: CPUs / local workers)
     isolate: bool | None = None       # None: full sandbox when possible

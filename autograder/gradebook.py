@@ -30,7 +30,7 @@ class Writer:
         warnings.filterwarnings("ignore", message=".*not in session.*")
         self.course = course
         self.text = text
-        self.gb = Gradebook(course.db_url, course_id="embeddings")
+        self.gb = Gradebook(course.db_url, course_id=course.course_id)
         self.gb.db.execute(text(
             f"CREATE TABLE IF NOT EXISTS {LEDGER} (student VARCHAR(128) NOT NULL, assignment VARCHAR(128) NOT NULL, "
             "fingerprint VARCHAR(64) NOT NULL, graded_at VARCHAR(40) NOT NULL, runs INTEGER NOT NULL, "

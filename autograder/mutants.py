@@ -297,11 +297,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m autograder.mutants")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--only", action="append", help="entries whose cell or name contains this text")
-    p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 2))
+    p.add_argument("--jobs", type=int, default=None, help="grading workers (default: the grader's setting)")
     p.add_argument("--grade", action="store_true",
                    help="grade every entry through the real grader (examiner, sandbox) instead of the quick runner")
     args = p.parse_args(argv)
     course = Course()
+    if args.jobs is None:
+        from .settings import load
+        args.jobs = load(course.root).jobs
     assignments = [a for a in (args.assignments or course.assignments()) if catalogue(course, a)]
     started = time.perf_counter()
     if args.grade:

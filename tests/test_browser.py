@@ -19,8 +19,8 @@ ARTIFACTS = REPO / "test-artifacts"
 ASSIGNMENT = "01_types"
 TOKEN = "course-browser-test"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"),
-                                reason="needs Debian's chromium (make test installs it); required in CI")
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"),
+                                reason="needs Debian's chromium (make test installs it); required in CI")]
 
 
 def free_port() -> int:

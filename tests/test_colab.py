@@ -14,6 +14,8 @@ from autograder.publish import publish
 from autograder.release import colab_setup_cell
 from autograder.sample_class import build_sample_class
 
+pytestmark = pytest.mark.slow
+
 ASSIGNMENT = "01_types"
 # What a Colab runtime already has; the set-up cell must install everything else.
 COLAB_PREINSTALLED = ["torch==2.13.0", "ipykernel", "nbclient"]

@@ -1,6 +1,7 @@
 """Fork after the set-up: a kernel forked from the set-up's state computes what a straight run computes."""
 
 import nbformat
+import pytest
 
 from autograder.executor import Limits, run_notebook
 from autograder.reconstruct import reconstruct
@@ -8,6 +9,8 @@ from autograder.sandbox import KernelLauncher
 
 from adversarial import corpus
 from adversarial import tiny_course as tc
+
+pytestmark = pytest.mark.slow
 
 SEEDED = "print('draws', np.random.rand(3).round(6).tolist(), torch.rand(2).round(decimals=6).tolist())\n"
 

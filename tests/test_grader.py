@@ -27,9 +27,12 @@ from autograder.sandbox import _UID_BASE, _pids, _uid_of, can_isolate
 from adversarial import corpus
 from adversarial import tiny_course as tc
 
+pytestmark = pytest.mark.slow
+
 LIMITS = Limits(cell_timeout=6, notebook_timeout=90, mem_limit=int(3.5 * 2**30), threads=1)
 QUIET = {"progress": False, "log": lambda *_: None, "preload_models": False}
-needs_root = pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")
+needs_root = [pytest.mark.root,
+              pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")]
 
 
 def _sandbox_processes():
@@ -77,7 +80,8 @@ def test_kernel_death_keeps_earlier_points_and_names_the_cell(corpus_graded):
         assert "kernel died" in tests["test_double"]["message"], student
 
 
-@needs_root
+@pytest.mark.root
+@pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")
 def test_sandbox_kept_files_network_and_processes_safe(corpus_graded):
     course, _, _, results = corpus_graded
     assert not (course.work / "pwned.txt").exists(), "student code wrote into the grading folder"
@@ -187,7 +191,7 @@ def _ledger_rows(course) -> int:
 
 def test_interrupted_batch_grades_each_submission_exactly_once(tmp_path):
     course = _small_class(tmp_path / "course", 6, sleep=1.5)
-    cmd = [sys.executable, "-m", "autograder", "--root", str(course.root), "grade", "--jobs", "1", "--quiet",
+    cmd = [sys.executable, "-m", "autograder", "grade", "--root", str(course.root), "--jobs", "1", "--quiet",
            "--no-preload-models", "--cell-timeout", "30"]
     proc = subprocess.Popen(cmd, cwd=course.root, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

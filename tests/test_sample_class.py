@@ -12,6 +12,8 @@ from autograder.sample_class import expected_scores
 
 from conftest import Course
 
+pytestmark = pytest.mark.slow
+
 ASSIGNMENTS = Course().assignments()
 
 
