@@ -46,6 +46,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e '.[grader,test]'
 	touch $@
 
+# The text sources (solutions/<a>/<nb>.py, jupytext py:percent) are the source of truth: `release` first
+# updates their paired .ipynb (nbgrader's source) from them, keeping cell ids, then builds the student versions.
 student: $(STAMP)
 	$(OFFLINE) $(BIN)/autograder release $(if $(COURSE_REPO),--course-repo $(COURSE_REPO))
 

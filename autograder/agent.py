@@ -19,6 +19,9 @@ _MISSING = object()
 
 class Agent:
     def __init__(self, sock: socket.socket, namespace: dict, setup: dict):
+        import os
+        if os.environ.get("DEVICE", "").startswith("cuda"):
+            wire.TENSOR_DEVICE = os.environ["DEVICE"]
         self.sock = sock
         self.ns = namespace                  # the kernel's user namespace (live)
         self.setup = dict(setup)             # the set-up's objects, as they were at the fork

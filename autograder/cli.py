@@ -54,7 +54,9 @@ def main(argv=None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     course = Course(args.root, work=work, db_url=database_url())
     if args.command == "release":
-        from .release import release
+        from .release import release, sync_sources
+        for notebook in sync_sources(course):
+            print(f"updated {notebook.relative_to(course.root)} from its .py")
         print(f"student notebooks written to {release(course, args.assignments or None, args.dest, course_repo=args.course_repo)}")
     elif args.command == "publish":
         from .publish import publish

@@ -39,6 +39,29 @@ def colab_setup_cell(repo: str):
     return cell
 
 
+def sync_sources(course: Course) -> list[Path]:
+    """Update each solution notebook from its text source (solutions/<a>/<nb>.py, jupytext py:percent).
+
+    The .py is what instructors edit and review; the paired .ipynb is nbgrader's source, rewritten from it
+    with its cell ids kept. Returns the notebooks that changed.
+    """
+    import jupytext
+    from jupytext.combine import combine_inputs_with_outputs
+
+    changed = []
+    for notebook in sorted(course.source.glob("*/*.ipynb")):
+        text_path = notebook.with_suffix(".py")
+        if not text_path.is_file():
+            continue
+        text = jupytext.read(text_path)
+        old = nbformat.read(notebook, as_version=4)
+        new = combine_inputs_with_outputs(text, old, fmt="py:percent")
+        if nbformat.writes(new) != nbformat.writes(old):
+            nbformat.write(new, notebook)
+            changed.append(notebook)
+    return changed
+
+
 def release(course: Course, assignments: list[str] | None = None, dest: Path | None = None,
             register: bool = False, course_repo: str | None = None) -> Path:
     """Generate the student notebooks of `assignments` (default: all) into `dest` (default: notebooks/).
@@ -60,6 +83,10 @@ def release(course: Course, assignments: list[str] | None = None, dest: Path | N
             if not result["success"]:
                 raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
                                    f"{result.get('log', '')}\n{result.get('error', '')}")
+            for path in (dest / assignment).glob("*.ipynb"):  # the instructor's text pairing is not the students'
+                nb = nbformat.read(path, as_version=4)
+                if nb.metadata.pop("jupytext", None) is not None:
+                    nbformat.write(nb, path)
     return dest
 
 

@@ -549,16 +549,19 @@ class KernelLauncher:
     def _zygote(self):
         if self._proc is None or self._proc.poll() is not None:
             args = [sys.executable, "-m", "autograder.sandbox", "zygote"] + (["models"] if self.preload_models else [])
-            env = {**zygote_environment(), **QUIET_ENV, **self.env}
-            if self.rerun_setup:
-                env["DEVICE"] = "cpu"  # CUDA does not survive a fork: the zygote never touches it
             self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                          env=env, start_new_session=True)
+                                          env=self.zygote_env(), start_new_session=True)
             ready = self._proc.stdout.readline()
             if not ready:
                 raise RuntimeError("the kernel zygote failed to start")
             self.setup = self._send({"op": "setup", "cells": self.setup_cells})
         return self._proc
+
+    def zygote_env(self) -> dict:
+        env = {**zygote_environment(), **QUIET_ENV, **self.env}
+        if self.rerun_setup:
+            env["DEVICE"] = "cpu"  # CUDA does not survive a fork: the zygote (and so the examiner) never touches it
+        return env
 
     def _send(self, request: dict) -> dict:
         proc = self._proc

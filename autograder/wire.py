@@ -20,6 +20,9 @@ MAX_STRING = 1 << 20             # characters of one string in an error message 
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128"}
 _HEADER = struct.Struct("!QI")   # total length, json length
+# Where decoded tensors go. The examiner keeps them on the CPU; a student's kernel on CUDA puts the tests'
+# tensors on its GPU, as a straight run of the notebook with DEVICE=cuda would have made them.
+TENSOR_DEVICE: str | None = None
 
 
 class WireError(Exception):
@@ -234,7 +237,8 @@ def _decode_array(tree, buffers):
     array = np.frombuffer(data, dtype=dt).reshape(shape).copy()
     if tree.get("torch"):
         import torch
-        return torch.from_numpy(array)
+        tensor = torch.from_numpy(array)
+        return tensor.to(TENSOR_DEVICE) if TENSOR_DEVICE else tensor
     if tree.get("scalar") and array.ndim == 0:
         return array[()]
     return array

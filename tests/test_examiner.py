@@ -161,3 +161,15 @@ def test_value_and_grad_runs_where_the_function_lives():
         "try:\n    value_and_grad(leaves_torch, np.ones(2), np.ones(2))\nexcept AssertionError:\n    pass\n"
         "else:\n    raise AssertionError('a loss outside torch must be caught')\n", ["loss", "leaves_torch"])
     assert result["status"] == "ok", result
+
+
+def test_cuda_never_reaches_the_zygote(monkeypatch):
+    """On CUDA the set-up runs on the CPU in the zygote (for the examiner) and again in each kernel on the GPU."""
+    from autograder.sandbox import KernelLauncher
+
+    monkeypatch.setenv("DB_URL", "postgresql://grader:secret@db/course")
+    gpu = KernelLauncher(False, ["x = 1"], {"DEVICE": "cuda"})
+    cpu = KernelLauncher(False, ["x = 1"], {"DEVICE": "cpu"})
+    assert gpu.rerun_setup and gpu.zygote_env()["DEVICE"] == "cpu"
+    assert not cpu.rerun_setup and cpu.zygote_env()["DEVICE"] == "cpu"
+    assert "DB_URL" not in gpu.zygote_env()  # secrets never reach a zygote, so never a kernel

@@ -35,6 +35,23 @@ def test_release_is_up_to_date(tmp_path):
 
 
 @pytest.mark.parametrize("assignment,notebook", NOTEBOOKS)
+def test_notebook_source_matches_its_text_source(assignment, notebook):
+    """solutions/<a>/<nb>.py (jupytext py:percent) is the source; its paired .ipynb must say the same."""
+    import jupytext
+
+    text_path = COURSE.source / assignment / f"{notebook}.py"
+    assert text_path.is_file(), f"{text_path} is missing: every solution notebook is paired with a py:percent file"
+    text = jupytext.read(text_path)
+    nb = nbformat.read(COURSE.source / assignment / f"{notebook}.ipynb", as_version=4)
+
+    def cells(n):
+        return [(c.cell_type, c.source, c.metadata.get("nbgrader", {})) for c in n.cells]
+
+    assert cells(text) == cells(nb), (f"solutions/{assignment}/{notebook}.ipynb is stale against its .py: "
+                                      "run `make student` and commit both")
+
+
+@pytest.mark.parametrize("assignment,notebook", NOTEBOOKS)
 def test_sources_are_committed_without_outputs(assignment, notebook):
     nb = nbformat.read(COURSE.source / assignment / f"{notebook}.ipynb", as_version=4)
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
