@@ -1,4 +1,5 @@
-"""Bob's mistake in 01_types: cosine without the zero-vector guard (nan); the visible test still passes."""
+"""Bob's mistake in 01_types: cosine without the zero-vector guard (nan). The visible test of cosine catches it
+(the prose warns about it); it costs test_cosine's one point. It is also the catalogue mutant "no zero guard"."""
 CELL = "cosine"
 LOSES = 1  # test_cosine
 SOURCE = '''\
