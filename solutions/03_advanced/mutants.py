@@ -40,8 +40,6 @@ MUTANTS = [
                      "corpus=dict(zip(passages.pid[passages.split == split], passages.text[passages.split == split]))")]),
     mutant("finetune", "evaluator always on the test split",
            replace=[("q = queries[queries.split == split]", 'q = queries[queries.split == "test"]')]),
-    mutant("finetune", "relevant_docs holds the pid string, not a set",
-           replace=[("relevant_docs={qid: {pid} for qid, pid", "relevant_docs={qid: pid for qid, pid")]),
     mutant("finetune", "no no_duplicates batch sampler",
            replace=[('batch_sampler="no_duplicates", ', "")]),
     mutant("finetune", "seed ignored",
