@@ -1,7 +1,8 @@
 """Bob's mistake in 03_advanced: the neighbourhood preservation counts each point as its own neighbour.
 
-The visible test (a rescaled copy scores 1.0) still passes, and test_projections ranks the projections with a
-reference score; test_preservation's hidden tests, with known neighbourhoods, catch the free match every point gets.
+test_preservation's visible test catches it (four points whose nearest neighbours all change must score 0 at
+k=1, and bob's free self-match gives 1), and so do its hidden tests; test_projections ranks the projections with
+a reference score, so it still passes. The mistake costs exactly test_preservation's 2 points.
 """
 CELL = "projection"
 LOSES = 2  # test_preservation

@@ -1,0 +1,371 @@
+"""Mutation catalogue of 03_advanced: plausible wrong answers (MUTANTS) and correct alternatives (ALTERNATIVES).
+
+Run: nice -n 10 .venv/bin/python -m autograder.mutants 03_advanced --jobs 1 [--only <cell-or-name>]
+"""
+import runpy
+from pathlib import Path
+
+from autograder.mutants import alternative, mutant
+
+_BOB = runpy.run_path(str(Path(__file__).resolve().parents[2] / "autograder" / "sample_answers" / "03_advanced.py"))
+
+MUTANTS = [
+    # -- 1. training pairs and hard negatives ---------------------------------------------------------------
+    mutant("pairs", "pairs from every split",
+           replace=[('train = queries[queries.split == "train"]', "train = queries")]),
+    mutant("pairs", "article matched by row position, not by pid",
+           replace=[("return [(q, text[p]) for q, p in zip(train.text, train.pid)]",
+                     'return list(zip(train.text, passages[passages.split == "train"].text.repeat(3)))')]),
+    mutant("pairs", "positive not masked",
+           replace=[("    scores[np.arange(len(scores)), np.asarray(positive, dtype=np.int64)] = -np.inf\n", "")]),
+    mutant("pairs", "skips the top hit instead of the positive",
+           replace=[("    scores[np.arange(len(scores)), np.asarray(positive, dtype=np.int64)] = -np.inf\n", ""),
+                    ('kind="stable")[:, :k]', 'kind="stable")[:, 1:k + 1]')]),
+    mutant("pairs", "positive masked with 0, not -inf",
+           replace=[("np.asarray(positive, dtype=np.int64)] = -np.inf", "np.asarray(positive, dtype=np.int64)] = 0.0")]),
+    mutant("pairs", "every question's positive masked in every row",
+           replace=[("scores[np.arange(len(scores)), np.asarray(positive, dtype=np.int64)] = -np.inf",
+                     "scores[:, np.asarray(positive, dtype=np.int64)] = -np.inf")]),
+    mutant("pairs", "easiest negatives (ascending order)",
+           replace=[("np.argsort(-scores, axis=1, kind=\"stable\")[:, :k]",
+                     "np.argsort(np.where(np.isinf(scores), np.inf, scores), axis=1, kind=\"stable\")[:, :k]")]),
+    mutant("pairs", "argpartition: top k unsorted",
+           replace=[('return np.argsort(-scores, axis=1, kind="stable")[:, :k]',
+                     "return np.argpartition(-scores, k - 1, axis=1)[:, :k][:, ::-1]")]),
+    mutant("pairs", "k ignored (always 1)",
+           replace=[('kind="stable")[:, :k]', 'kind="stable")[:, :1]')]),
+    # -- 2. evaluator and fine-tuning ------------------------------------------------------------------------
+    mutant("finetune", "evaluator corpus: the split's articles only",
+           replace=[("corpus=dict(zip(passages.pid, passages.text))",
+                     "corpus=dict(zip(passages.pid[passages.split == split], passages.text[passages.split == split]))")]),
+    mutant("finetune", "evaluator always on the test split",
+           replace=[("q = queries[queries.split == split]", 'q = queries[queries.split == "test"]')]),
+    mutant("finetune", "no no_duplicates batch sampler",
+           replace=[('batch_sampler="no_duplicates", ', "")]),
+    mutant("finetune", "seed ignored",
+           replace=[("seed=seed, data_seed=seed,", "seed=42, data_seed=42,")]),
+    mutant("finetune", "batch_size ignored",
+           replace=[("per_device_train_batch_size=batch_size", "per_device_train_batch_size=32")]),
+    mutant("finetune", "learning_rate ignored",
+           replace=[("learning_rate=learning_rate, ", "learning_rate=1e-4, ")]),
+    mutant("finetune", "two epochs",
+           replace=[("num_train_epochs=1", "num_train_epochs=2")]),
+    mutant("finetune", "hard negatives not used",
+           replace=[(',\n                                 "negative": [t[2] for t in triplets]})', "})")]),
+    mutant("finetune", "positive and negative swapped",
+           replace=[('"positive": [t[1] for t in triplets]', '"positive": [t[2] for t in triplets]'),
+                    ('"negative": [t[2] for t in triplets]', '"negative": [t[1] for t in triplets]')]),
+    mutant("finetune", "saves before training",
+           replace=[("    trainer.train()\n    model.save(output_dir)", "    model.save(output_dir)\n    trainer.train()")]),
+    mutant("finetune", "never saves the model",
+           replace=[("    model.save(output_dir)\n", "")]),
+    # -- 3. truncation and quantisation ------------------------------------------------------------------------
+    mutant("compress", "truncate without renormalising",
+           replace=[("return np.divide(T, norms, out=np.zeros_like(T), where=norms > 0)", "return T")]),
+    mutant("compress", "truncate keeps the last d columns",
+           replace=[("np.asarray(X, dtype=np.float64)[:, :d]", "np.asarray(X, dtype=np.float64)[:, -d:]")]),
+    mutant("compress", "truncate normalises before cutting",
+           replace=[("T = np.asarray(X, dtype=np.float64)[:, :d]",
+                     "T = np.asarray(X, dtype=np.float64); T = (T / np.linalg.norm(T, axis=1, keepdims=True))[:, :d]"),
+                    ("return np.divide(T, norms, out=np.zeros_like(T), where=norms > 0)", "return T")]),
+    mutant("compress", "truncate: zero rows become NaN",
+           replace=[("return np.divide(T, norms, out=np.zeros_like(T), where=norms > 0)", "return T / norms")]),
+    mutant("compress", "one global calibration range",
+           replace=[("return X.min(axis=0), X.max(axis=0)", "return np.full(X.shape[1], X.min()), np.full(X.shape[1], X.max())")]),
+    mutant("compress", "quantize without clipping",
+           replace=[("X = np.clip(np.asarray(X, dtype=np.float64), lo, hi)", "X = np.asarray(X, dtype=np.float64)")]),
+    mutant("compress", "quantize floors instead of rounding",
+           replace=[("(np.round((X - lo) / (hi - lo) * 255) - 128)", "(np.floor((X - lo) / (hi - lo) * 255) - 128)")]),
+    mutant("compress", "dequantize in int8 arithmetic",
+           replace=[("(np.asarray(codes, dtype=np.float64) + 128) / 255", "(np.asarray(codes) + 128) / 255")]),
+    mutant("compress", "binarize: x >= 0 gives a 1",
+           replace=[("np.packbits(np.asarray(X) > 0, axis=1)", "np.packbits(np.asarray(X) >= 0, axis=1)")]),
+    mutant("compress", "hamming counts differing bytes",
+           replace=[("return np.unpackbits(xor, axis=2).sum(axis=2).astype(np.int64)",
+                     "return (A[:, None, :] != B[None, :, :]).sum(axis=2)")]),
+    mutant("compress", "hamming counts in uint8 (overflows past 255)",
+           replace=[("return np.unpackbits(xor, axis=2).sum(axis=2).astype(np.int64)",
+                     "return np.unpackbits(xor, axis=2).sum(axis=2, dtype=np.uint8)")]),
+    # -- 4. PCA ---------------------------------------------------------------------------------------------
+    mutant("pca", "no centring",
+           replace=[("Xc = X - X.mean(axis=0)", "Xc = X")]),
+    mutant("pca", "ratio over the k kept values only",
+           replace=[("S[:k] ** 2 / np.sum(S ** 2)", "S[:k] ** 2 / np.sum(S[:k] ** 2)")]),
+    mutant("pca", "ratio from singular values, not their squares",
+           replace=[("S[:k] ** 2 / np.sum(S ** 2)", "S[:k] / np.sum(S)")]),
+    mutant("pca", "projection of the uncentred data",
+           replace=[("return Xc @ Vt[:k].T,", "return X @ Vt[:k].T,")]),
+    mutant("pca", "components from the columns of Vt",
+           replace=[("return Xc @ Vt[:k].T, Vt[:k],", "return Xc @ Vt[:, :k], Vt[:, :k].T,")]),
+    mutant("pca", "eigh of the covariance, ascending order", source='''\
+def pca(X, k):
+    X = np.asarray(X, dtype=np.float64)
+    Xc = X - X.mean(axis=0)
+    w, V = np.linalg.eigh(Xc.T @ Xc)
+    C = V[:, -k:].T  # eigh sorts ascending: these are the k largest, smallest first
+    return Xc @ C.T, C, w[-k:] / w.sum()
+'''),
+    # -- 5. neighbourhood preservation and projections -------------------------------------------------------
+    mutant("projection", "bob: a point is its own neighbour", source=_BOB["SOURCE"]),
+    mutant("projection", "overlap not divided by k",
+           replace=[("len(set(h) & set(l)) / k for h, l", "len(set(h) & set(l)) for h, l")]),
+    mutant("projection", "Jaccard instead of overlap / k",
+           replace=[("len(set(h) & set(l)) / k for h, l", "len(set(h) & set(l)) / len(set(h) | set(l)) for h, l")]),
+    mutant("projection", "cosine neighbours instead of Euclidean",
+           replace=[("        sq = (X ** 2).sum(axis=1)\n        D = sq[:, None] + sq[None, :] - 2 * X @ X.T",
+                     "        U = X / np.linalg.norm(X, axis=1, keepdims=True)\n        D = -U @ U.T")]),
+    mutant("projection", "k+1 neighbours, the point included",
+           replace=[("        np.fill_diagonal(D, np.inf)\n", ""), ("np.argsort(D, axis=1)[:, :k]", "np.argsort(D, axis=1)[:, :k + 1]")]),
+    mutant("projection", "UMAP seed fixed",
+           replace=[("umap.UMAP(n_components=2, random_state=seed,", "umap.UMAP(n_components=2, random_state=42,")]),
+    mutant("projection", "whitened PCA",
+           replace=[("return PCA(n_components=2).fit_transform(X)", "return PCA(n_components=2, whiten=True).fit_transform(X)")]),
+    mutant("projection", "unknown method returns None",
+           replace=[('    raise ValueError(f"unknown method {method!r}")', "    return None")]),
+    # -- 6. WEAT and neutralise -----------------------------------------------------------------------------
+    mutant("weat", "std over X only",
+           replace=[("np.concatenate([sx, sy]).std(ddof=1)", "sx.std(ddof=1)")]),
+    mutant("weat", "targets not normalised (dot products)",
+           replace=[("s = lambda W: (unit(W) @ A.T).mean(axis=1) - (unit(W) @ B.T).mean(axis=1)",
+                     "s = lambda W: (np.asarray(W, dtype=np.float64) @ A.T).mean(axis=1) - (np.asarray(W, dtype=np.float64) @ B.T).mean(axis=1)")]),
+    mutant("weat", "sums over attributes instead of means",
+           replace=[("s = lambda W: (unit(W) @ A.T).mean(axis=1) - (unit(W) @ B.T).mean(axis=1)",
+                     "s = lambda W: (unit(W) @ A.T).sum(axis=1) - (unit(W) @ B.T).sum(axis=1)")]),
+    mutant("weat", "neutralise with the raw direction",
+           replace=[("    g = g / np.linalg.norm(g)\n", "")]),
+    mutant("weat", "neutralise without renormalising",
+           replace=[("return W / np.linalg.norm(W, axis=1, keepdims=True)", "return W")]),
+    mutant("weat", "neutralise normalises first, then removes",
+           replace=[("    W = W - np.outer(W @ g, g)\n    return W / np.linalg.norm(W, axis=1, keepdims=True)",
+                     "    W = W / np.linalg.norm(W, axis=1, keepdims=True)\n    return W - np.outer(W @ g, g)")]),
+]
+
+ALTERNATIVES = [
+    alternative("pairs", "pandas merge; torch.topk in float32", source='''\
+import torch
+
+
+def training_pairs(queries, passages):
+    train = queries.loc[queries.split == "train", ["text", "pid"]]
+    merged = train.merge(passages[["pid", "text"]].rename(columns={"text": "article"}), on="pid", how="left")
+    return list(merged[["text", "article"]].itertuples(index=False, name=None))
+
+
+def mine_hard_negatives(query_emb, passage_emb, positive, k=1):
+    scores = torch.as_tensor(np.asarray(query_emb), dtype=torch.float32) @ torch.as_tensor(np.asarray(passage_emb), dtype=torch.float32).T
+    scores[torch.arange(len(scores)), torch.as_tensor(list(positive))] = float("-inf")
+    return torch.topk(scores, k, dim=1).indices.numpy()
+'''),
+    alternative("pairs", "loops, sorted() with the higher index first on ties", source='''\
+def training_pairs(queries, passages):
+    article = {}
+    for _, row in passages.iterrows():
+        article[row["pid"]] = row["text"]
+    pairs = []
+    for _, row in queries.iterrows():
+        if row["split"] == "train":
+            pairs.append((row["text"], article[row["pid"]]))
+    return pairs
+
+
+def mine_hard_negatives(query_emb, passage_emb, positive, k=1):
+    Q, P = np.asarray(query_emb), np.asarray(passage_emb)
+    out = []
+    for i, q in enumerate(Q):
+        ranked = sorted((j for j in range(len(P)) if j != positive[i]), key=lambda j: (float(q @ P[j]), j), reverse=True)
+        out.append(ranked[:k])
+    return np.array(out, dtype=int).reshape(len(Q), k)
+'''),
+    alternative("pairs", "Euclidean distance on unit rows, ascending",
+                replace=[("    scores = np.asarray(query_emb, dtype=np.float64) @ np.asarray(passage_emb, dtype=np.float64).T\n"
+                          "    scores[np.arange(len(scores)), np.asarray(positive, dtype=np.int64)] = -np.inf\n"
+                          '    return np.argsort(-scores, axis=1, kind="stable")[:, :k]',
+                          "    Q, P = np.asarray(query_emb, dtype=np.float64), np.asarray(passage_emb, dtype=np.float64)\n"
+                          "    dist = np.linalg.norm(Q[:, None, :] - P[None, :, :], axis=-1)\n"
+                          "    dist[np.arange(len(dist)), list(positive)] = np.inf\n"
+                          "    return np.argsort(dist, axis=1)[:, :k]")]),
+    alternative("finetune", "BatchSamplers enum, warmup_ratio, Dataset.from_list, list-built evaluator", source='''\
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+from sentence_transformers.evaluation import InformationRetrievalEvaluator
+from sentence_transformers.losses import MultipleNegativesRankingLoss
+from sentence_transformers.training_args import BatchSamplers
+
+
+def make_evaluator(queries, passages, split):
+    questions, relevant = {}, {}
+    for row in queries[queries["split"] == split].itertuples():
+        questions[row.qid] = row.text
+        relevant[row.qid] = {row.pid}
+    corpus = {row.pid: row.text for row in passages.itertuples()}
+    return InformationRetrievalEvaluator(questions, corpus, relevant, name=split, mrr_at_k=[10],
+                                         precision_recall_at_k=[10], show_progress_bar=False)
+
+
+def fine_tune(model, triplets, output_dir, seed=0, batch_size=32, learning_rate=1e-4):
+    data = Dataset.from_list([{"anchor": a, "positive": p, "negative": n} for a, p, n in triplets])
+    args = SentenceTransformerTrainingArguments(
+        output_dir=output_dir, num_train_epochs=1, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
+        warmup_ratio=0.1, seed=seed, batch_sampler=BatchSamplers.NO_DUPLICATES, report_to="none", save_strategy="no",
+        disable_tqdm=True)
+    SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=MultipleNegativesRankingLoss(model)).train()
+    model.save(output_dir)
+    return model
+'''),
+    alternative("compress", "torch float32 throughout", source='''\
+import torch
+
+
+def truncate(X, d):
+    return torch.nn.functional.normalize(torch.as_tensor(np.asarray(X), dtype=torch.float32)[:, :d], dim=1).numpy()
+
+
+def calibrate_int8(X):
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    return X.min(dim=0).values.numpy(), X.max(dim=0).values.numpy()
+
+
+def quantize_int8(X, lo, hi):
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float64)
+    lo, hi = torch.as_tensor(np.asarray(lo), dtype=torch.float64), torch.as_tensor(np.asarray(hi), dtype=torch.float64)
+    return (torch.round((torch.clamp(X, lo, hi) - lo) / (hi - lo) * 255) - 128).to(torch.int8).numpy()
+
+
+def dequantize_int8(codes, lo, hi):
+    c = torch.as_tensor(np.asarray(codes)).to(torch.float32)
+    return ((c + 128) / 255 * torch.as_tensor(np.asarray(hi - lo), dtype=torch.float32) + torch.as_tensor(np.asarray(lo), dtype=torch.float32)).numpy()
+
+
+def binarize(X):
+    return np.packbits(np.asarray(X) > 0, axis=-1)
+
+
+def hamming_distances(A, B):
+    return np.bitwise_count(np.bitwise_xor(np.asarray(A)[:, None, :], np.asarray(B)[None, :, :])).sum(axis=2)
+'''),
+    alternative("compress", "half-up rounding, loops, popcount table", source='''\
+def truncate(X, d):
+    out = []
+    for row in np.asarray(X, dtype=np.float64):
+        part = row[:d]
+        n = np.sqrt(np.sum(part ** 2))
+        out.append(part / n if n > 0 else part * 0)
+    return np.array(out)
+
+
+def calibrate_int8(X):
+    X = np.asarray(X)
+    return np.array([X[:, j].min() for j in range(X.shape[1])]), np.array([X[:, j].max() for j in range(X.shape[1])])
+
+
+def quantize_int8(X, lo, hi):
+    X = np.minimum(np.maximum(np.asarray(X, dtype=np.float64), lo), hi)
+    return (np.floor((X - lo) / (hi - lo) * 255 + 0.5) - 128).astype(np.int8)
+
+
+def dequantize_int8(codes, lo, hi):
+    return (np.asarray(codes).astype(np.int16) + 128) / 255.0 * (hi - lo) + lo
+
+
+def binarize(X):
+    X = np.asarray(X)
+    bits = (X > 0).reshape(X.shape[0], -1, 8).astype(np.uint8)
+    return (bits * (1 << np.arange(7, -1, -1))).sum(axis=2).astype(np.uint8)
+
+
+_POP = np.array([bin(i).count("1") for i in range(256)])
+
+
+def hamming_distances(A, B):
+    A, B = np.asarray(A), np.asarray(B)
+    return np.array([[int(_POP[a ^ b].sum()) for b in B] for a in A])
+'''),
+    alternative("pca", "eigh of the covariance, sorted descending", source='''\
+def pca(X, k):
+    X = np.asarray(X, dtype=np.float64)
+    Xc = X - X.mean(axis=0)
+    w, V = np.linalg.eigh(np.cov(Xc, rowvar=False))
+    order = np.argsort(w)[::-1]
+    w, V = np.clip(w[order], 0, None), V[:, order]
+    C = V[:, :k].T
+    return Xc @ C.T, C, w[:k] / w.sum()
+'''),
+    alternative("pca", "torch SVD in float32", source='''\
+import torch
+
+
+def pca(X, k):
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    Xc = X - X.mean(dim=0)
+    U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
+    return (U[:, :k] * S[:k]).numpy(), Vh[:k].numpy(), (S[:k] ** 2 / (S ** 2).sum()).numpy()
+'''),
+    alternative("projection", "skip the first neighbour; dict dispatch, float64", source='''\
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from scipy.spatial.distance import cdist
+import umap
+
+
+def neighbourhood_preservation(X_high, X_low, k=10):
+    def knn(X):
+        D = cdist(np.asarray(X, dtype=np.float64), np.asarray(X, dtype=np.float64))
+        return np.argsort(D, axis=1, kind="stable")[:, 1:k + 1]  # column 0 is the point itself
+    high, low = knn(X_high), knn(X_low)
+    return float(np.mean([np.intersect1d(h, l).size for h, l in zip(high, low)]) / k)
+
+
+def project_2d(X, method, seed=0):
+    makers = {"pca": lambda: PCA(n_components=2),
+              "tsne": lambda: TSNE(n_components=2, init="pca", random_state=seed),
+              "umap": lambda: umap.UMAP(random_state=seed)}
+    if method not in makers:
+        raise ValueError(method)
+    return makers[method]().fit_transform(np.asarray(X, dtype=np.float64))
+'''),
+    alternative("projection", "sklearn NearestNeighbors", replace=[(
+        "    def knn(X):\n        X = np.asarray(X, dtype=np.float64)\n        sq = (X ** 2).sum(axis=1)\n"
+        "        D = sq[:, None] + sq[None, :] - 2 * X @ X.T\n        np.fill_diagonal(D, np.inf)\n"
+        "        return np.argsort(D, axis=1)[:, :k]",
+        "    from sklearn.neighbors import NearestNeighbors\n\n    def knn(X):\n"
+        "        return NearestNeighbors(n_neighbors=k).fit(X).kneighbors(return_distance=False)")]),
+    alternative("weat", "population std, loops", source='''\
+def weat_effect_size(X, Y, A, B):
+    def cos(u, v):
+        return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+    def s(w):
+        return np.mean([cos(w, a) for a in A]) - np.mean([cos(w, b) for b in B])
+
+    sx = [s(x) for x in np.asarray(X)]
+    sy = [s(y) for y in np.asarray(Y)]
+    return (np.mean(sx) - np.mean(sy)) / np.std(sx + sy)
+
+
+def neutralise(W, direction):
+    W = np.asarray(W, dtype=np.float64)
+    g = np.asarray(direction, dtype=np.float64)
+    out = []
+    for w in W:
+        v = w - (w @ g) / (g @ g) * g
+        out.append(v / np.linalg.norm(v))
+    return np.array(out)
+'''),
+    alternative("weat", "torch float32, projection matrix", source='''\
+import torch
+
+
+def weat_effect_size(X, Y, A, B):
+    f = lambda M: torch.nn.functional.normalize(torch.as_tensor(np.asarray(M), dtype=torch.float32), dim=1)  # noqa: E731
+    X, Y, A, B = f(X), f(Y), f(A), f(B)
+    s = torch.cat([(X @ A.T).mean(1) - (X @ B.T).mean(1), (Y @ A.T).mean(1) - (Y @ B.T).mean(1)])
+    return float((s[:len(X)].mean() - s[len(X):].mean()) / s.std())
+
+
+def neutralise(W, direction):
+    g = torch.as_tensor(np.asarray(direction), dtype=torch.float32)
+    g = g / g.norm()
+    P = torch.eye(len(g)) - torch.outer(g, g)
+    return torch.nn.functional.normalize(torch.as_tensor(np.asarray(W), dtype=torch.float32) @ P, dim=1).numpy()
+'''),
+]
