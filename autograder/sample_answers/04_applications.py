@@ -1,7 +1,7 @@
 """Bob's mistake in 04_applications: reciprocal rank fusion with ranks counted from 0.
 
-The fused order of the visible example does not change, so the visible test passes; the hidden test checks the
-fused scores 1 / (k + rank) with rank starting at 1 and takes the cell's points.
+The fused order of the visible example does not change, but its fused scores do: since issue 17 the visible test
+checks them (1 / (k + rank), rank starting at 1) and names the mistake, and the cell's points are lost.
 """
 CELL = "rrf"
 LOSES = 2  # test_rrf

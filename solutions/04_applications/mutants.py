@@ -1,0 +1,524 @@
+"""Mutation catalogue of 04_applications: plausible wrong answers (MUTANTS) and correct alternatives written
+differently (ALTERNATIVES), one answer cell each. Run:
+    nice -n 10 .venv/bin/python -m autograder.mutants 04_applications --jobs 1 [--only <cell-or-name>]
+"""
+from autograder.mutants import alternative, mutant
+
+MUTANTS = [
+    # ---- chunk_words -------------------------------------------------------------------------------------
+    mutant("chunk", "first sentence end instead of the last",
+           replace=[("range(limit, start + overlap, -1)", "range(start + overlap + 1, limit + 1)")]),
+    mutant("chunk", "hard cuts only, sentence ends ignored",
+           replace=[("end = next((e for e in range(limit, start + overlap, -1) if e in ends), limit)", "end = limit")]),
+    mutant("chunk", "overlap ignored (next chunk starts at the end)",
+           replace=[("start = end - overlap", "start = end")]),
+    mutant("chunk", "overlap off by one", replace=[("start = end - overlap", "start = end - overlap + 1")]),
+    mutant("chunk", "only full stops end sentences",
+           replace=[('w.endswith((".", "!", "?"))', 'w.endswith(".")')]),
+    mutant("chunk", "sentence end counted before the word (off by one)",
+           replace=[("ends = {i + 1 for i", "ends = {i for i")]),
+    mutant("chunk", "last chunk still cut at a sentence end when the rest fits (> instead of >=)",
+           replace=[("if limit >= n:", "if limit > n:")]),
+    mutant("chunk", "no last-chunk rule: always prefer a sentence end",
+           replace=[("if limit >= n:\n            end = n\n        else:\n            end = next((e for e in range(limit, start + overlap, -1) if e in ends), limit)",
+                     "limit = min(limit, n)\n        end = next((e for e in range(limit, start + overlap, -1) if e in ends), limit)")]),
+    mutant("chunk", "split on single spaces (newlines kept inside words)",
+           replace=[("words = text.split()", 'words = [w for w in text.split(" ") if w]')]),
+    mutant("chunk", "empty text gives one empty chunk",
+           replace=[("chunks, start = [], 0\n    while start < n:", "chunks, start = [], 0\n    if n == 0:\n        return ['']\n    while start < n:")]),
+    mutant("chunk", "no argument check", replace=[("    if not 0 <= overlap < max_words:\n        raise ValueError(f\"need 0 <= overlap < max_words, got overlap={overlap}, max_words={max_words}\")\n", "")]),
+    mutant("chunk", "overlap == max_words allowed", replace=[("if not 0 <= overlap < max_words:", "if not 0 <= overlap <= max_words:")]),
+    mutant("chunk", "sentence end allowed at s + overlap + 1 only after the budget (window s+o..s+B exclusive)",
+           replace=[("range(limit, start + overlap, -1)", "range(limit - 1, start + overlap, -1)")]),
+    # ---- VectorIndex -------------------------------------------------------------------------------------
+    mutant("index", "stored vectors not normalised (dot product)",
+           replace=[("V = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)", "pass")]),
+    mutant("index", "query not normalised (scores are dot products)",
+           replace=[("Q = np.divide(Q, norms, out=np.zeros_like(Q), where=norms > 0)", "pass")]),
+    mutant("index", "zero vector gives NaN", replace=[("V = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)", "V = V / norms")]),
+    mutant("index", "zero query gives NaN", replace=[("Q = np.divide(Q, norms, out=np.zeros_like(Q), where=norms > 0)", "Q = Q / norms")]),
+    mutant("index", "argpartition without sorting the top k",
+           replace=[("top, top_scores = np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)", "pass")]),
+    mutant("index", "sorted ascending (worst first)", replace=[("order = np.argsort(-top_scores, axis=1, kind=\"stable\")", "order = np.argsort(top_scores, axis=1, kind=\"stable\")")]),
+    mutant("index", "add replaces instead of appending",
+           replace=[("self.vectors = np.vstack([self.vectors, V])\n        self.ids.extend(ids)", "self.vectors = V\n        self.ids = ids")]),
+    mutant("index", "exclude ignored", replace=[("if exclude is not None:", "if False:")]),
+    mutant("index", "excluded item masked with 0 instead of -inf", replace=[("S[row, position[id_]] = -np.inf", "S[row, position[id_]] = 0.0")]),
+    mutant("index", "exclude skipped for a falsy id (0)", replace=[("if id_ is not None and id_ in position:", "if id_ and id_ in position:")]),
+    mutant("index", "exclude filters the top k afterwards (k - 1 results)",
+           replace=[("S[row, position[id_]] = -np.inf", "pass"),
+                    ("ids = [[self.ids[j] for j in row] for row in top]",
+                     "ex = [exclude] if single else (list(exclude) if exclude is not None else [None] * len(top))\n"
+                     "        ids = [[self.ids[j] for j in row if self.ids[j] != e] for row, e in zip(top, ex)]")]),
+    mutant("index", "no ValueError on a length mismatch", replace=[('            raise ValueError(f"{len(V)} vectors but {len(ids)} ids")\n', "            ids = (ids + [None] * len(V))[:len(V)]\n")]),
+    mutant("index", "one query returned as a batch of one", replace=[("return (ids[0], top_scores[0]) if single else (ids, top_scores)", "return ids, top_scores")]),
+    mutant("index", "ids saved as str (ints come back as str)",
+           replace=[("json.dump([i.item() if hasattr(i, \"item\") else i for i in self.ids], fh)", "json.dump([str(i) for i in self.ids], fh)")]),
+    mutant("index", "save into an existing directory only (no makedirs)", replace=[("os.makedirs(path, exist_ok=True)", "os.mkdir(path) if os.path.isdir(os.path.dirname(path)) else None")]),
+    mutant("index", "vectors saved as float16", replace=[('np.save(os.path.join(path, "vectors.npy"), self.vectors)', 'np.save(os.path.join(path, "vectors.npy"), self.vectors.astype(np.float16))')]),
+    mutant("index", "ids not saved (load numbers the items 0..n-1)",
+           replace=[("ids = json.load(fh)", "ids = list(range(len(json.load(fh))))")]),
+    # ---- metrics -----------------------------------------------------------------------------------------
+    mutant("metrics", "recall divides by k", replace=[("return sum(1 for d in list(ranked)[:k] if d in rel) / len(rel)", "return sum(1 for d in list(ranked)[:k] if d in rel) / k")]),
+    mutant("metrics", "recall divides by min(k, |R|)", replace=[("return sum(1 for d in list(ranked)[:k] if d in rel) / len(rel)", "return sum(1 for d in list(ranked)[:k] if d in rel) / min(k, len(rel))")]),
+    mutant("metrics", "recall counts grade-0 items as relevant", replace=[("return sum(1 for d in list(ranked)[:k] if d in rel) / len(rel)", "return sum(1 for d in list(ranked)[:k] if d in rel) / len(relevant)")]),
+    mutant("metrics", "MRR ranks from 0", replace=[("for rank, d in enumerate(list(ranked)[:k], start=1):\n        if d in rel:\n            return 1.0 / rank",
+                                                     "for rank, d in enumerate(list(ranked)[:k]):\n        if d in rel:\n            return 1.0 / max(rank, 1)")]),
+    mutant("metrics", "MRR ignores k", replace=[("for rank, d in enumerate(list(ranked)[:k], start=1):\n        if d in rel:\n            return 1.0 / rank",
+                                                  "for rank, d in enumerate(list(ranked), start=1):\n        if d in rel:\n            return 1.0 / rank")]),
+    mutant("metrics", "MRR cuts at k - 1", replace=[("for rank, d in enumerate(list(ranked)[:k], start=1):\n        if d in rel:\n            return 1.0 / rank",
+                                                      "for rank, d in enumerate(list(ranked)[:k - 1], start=1):\n        if d in rel:\n            return 1.0 / rank")]),
+    mutant("metrics", "nDCG discount log2(rank + 2)", replace=[("dcg = sum(rel.get(d, 0.0) / np.log2(i + 1) for i, d in enumerate(list(ranked)[:k], start=1))",
+                                                                "dcg = sum(rel.get(d, 0.0) / np.log2(i + 2) for i, d in enumerate(list(ranked)[:k], start=1))")]),
+    mutant("metrics", "IDCG from the retrieved relevant items only",
+           replace=[("ideal = sorted(rel.values(), reverse=True)[:k]", "ideal = sorted((rel[d] for d in list(ranked)[:k] if d in rel), reverse=True)")]),
+    mutant("metrics", "IDCG not cut at k", replace=[("ideal = sorted(rel.values(), reverse=True)[:k]", "ideal = sorted(rel.values(), reverse=True)")]),
+    mutant("metrics", "IDCG with the grades unsorted", replace=[("ideal = sorted(rel.values(), reverse=True)[:k]", "ideal = list(rel.values())[:k]")]),
+    mutant("metrics", "nDCG with binary gains for graded relevance", replace=[("dcg = sum(rel.get(d, 0.0) / np.log2(i + 1)", "dcg = sum(float(d in rel) / np.log2(i + 1)"),
+                                                                              ("idcg = sum(g / np.log2(i + 1)", "idcg = sum(1.0 / np.log2(i + 1)")]),
+    mutant("metrics", "nDCG with exponential gains 2**g - 1", replace=[("dcg = sum(rel.get(d, 0.0) / np.log2(i + 1)", "dcg = sum((2 ** rel.get(d, 0.0) - 1) / np.log2(i + 1)"),
+                                                                        ("idcg = sum(g / np.log2(i + 1)", "idcg = sum((2 ** g - 1) / np.log2(i + 1)")]),
+    mutant("metrics", "evaluate_run keeps queries without relevant items", replace=[("qids = [q for q, rel in qrels.items() if relevance_grades(rel)]", "qids = list(qrels)")]),
+    mutant("metrics", "evaluate_run micro-averages recall (pooled over queries)",
+           replace=[('f"recall@{k}": float(np.mean([recall_at_k(run[q], qrels[q], k) for q in qids])),',
+                     'f"recall@{k}": float(sum(recall_at_k(run[q], qrels[q], k) * len(relevance_grades(qrels[q])) for q in qids) / sum(len(relevance_grades(qrels[q])) for q in qids)),')]),
+    mutant("metrics", "evaluate_run ignores k (always 10)", replace=[('f"recall@{k}": float(np.mean([recall_at_k(run[q], qrels[q], k)', 'f"recall@{k}": float(np.mean([recall_at_k(run[q], qrels[q], 10)')]),
+    # ---- bm25 --------------------------------------------------------------------------------------------
+    mutant("bm25", "stop words kept", replace=[('retriever.index(bm25s.tokenize(list(corpus), stopwords="en", show_progress=False), show_progress=False)', 'retriever.index(bm25s.tokenize(list(corpus), stopwords=None, show_progress=False), show_progress=False)'),
+                                                ('tokens = bm25s.tokenize(list(queries), stopwords="en", show_progress=False)', 'tokens = bm25s.tokenize(list(queries), stopwords=None, show_progress=False)')]),
+    mutant("bm25", "indices and scores swapped", replace=[("return np.asarray(indices), np.asarray(scores)", "return np.asarray(scores), np.asarray(indices)")]),
+    mutant("bm25", "k ignored (always 10)", replace=[("indices, scores = retriever.retrieve(tokens, k=k, show_progress=False)", "indices, scores = retriever.retrieve(tokens, k=min(10, len(corpus)), show_progress=False)")]),
+    mutant("bm25", "other BM25 parameters (k1=1.2, b=0.5)", replace=[("retriever = bm25s.BM25()", "retriever = bm25s.BM25(k1=1.2, b=0.5)")]),
+    mutant("bm25", "Robertson IDF variant", replace=[("retriever = bm25s.BM25()", 'retriever = bm25s.BM25(method="robertson")')]),
+    mutant("bm25", "worst first", replace=[("return np.asarray(indices), np.asarray(scores)", "return np.asarray(indices)[:, ::-1], np.asarray(scores)[:, ::-1]")]),
+    # ---- rrf ---------------------------------------------------------------------------------------------
+    mutant("rrf", "bob: ranks from 0", replace=[("enumerate(ranking, start=1)", "enumerate(ranking)")]),
+    mutant("rrf", "k ignored (always 60)", replace=[("fused[d] = fused.get(d, 0.0) + 1.0 / (k + rank)", "fused[d] = fused.get(d, 0.0) + 1.0 / (60 + rank)")]),
+    mutant("rrf", "sorted worst first", replace=[("ids = sorted(fused, key=lambda d: -fused[d])", "ids = sorted(fused, key=lambda d: fused[d])")]),
+    mutant("rrf", "max over rankings instead of the sum", replace=[("fused[d] = fused.get(d, 0.0) + 1.0 / (k + rank)", "fused[d] = max(fused.get(d, 0.0), 1.0 / (k + rank))")]),
+    mutant("rrf", "only ids present in every ranking",
+           replace=[("    ids = sorted(fused, key=lambda d: -fused[d])", "    common = set.intersection(*(set(r) for r in rankings)) if rankings else set()\n    ids = sorted((d for d in fused if d in common), key=lambda d: -fused[d])")]),
+    mutant("rrf", "scores left in first-seen order", replace=[("return ids, np.array([fused[d] for d in ids])", "return ids, np.array(list(fused.values()))")]),
+    mutant("rrf", "sum of 1 / rank, then 1 / (k + ...)", replace=[("fused[d] = fused.get(d, 0.0) + 1.0 / (k + rank)", "fused[d] = fused.get(d, 0.0) + 1.0 / (k * rank)")]),
+    # ---- ann ---------------------------------------------------------------------------------------------
+    mutant("ann", "stored vectors not normalised", replace=[("X = np.ascontiguousarray(X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12))", "X = np.ascontiguousarray(X)")]),
+    mutant("ann", "queries not normalised", replace=[("Q = np.ascontiguousarray(Q / np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-12))", "Q = np.ascontiguousarray(Q)")]),
+    mutant("ann", "L2 metric (faiss default)", replace=[("index = faiss.IndexHNSWFlat(X.shape[1], M, faiss.METRIC_INNER_PRODUCT)", "index = faiss.IndexHNSWFlat(X.shape[1], M)")]),
+    mutant("ann", "efSearch never set", replace=[("    index.hnsw.efSearch = int(ef_search)\n", "")]),
+    mutant("ann", "efConstruction never set", replace=[("    index.hnsw.efConstruction = ef_construction\n", "")]),
+    mutant("ann", "M ignored (always 32)", replace=[("faiss.IndexHNSWFlat(X.shape[1], M, faiss.METRIC_INNER_PRODUCT)", "faiss.IndexHNSWFlat(X.shape[1], 32, faiss.METRIC_INNER_PRODUCT)")]),
+    mutant("ann", "faiss.normalize_L2 on the caller's array", replace=[("    X = np.asarray(vectors, dtype=np.float32)\n    X = np.ascontiguousarray(X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12))",
+                                                                         "    X = np.asarray(vectors, dtype=np.float32)\n    faiss.normalize_L2(X)")]),
+    mutant("ann", "recall counts position-wise matches", replace=[("return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / k for a, e in zip(approx, exact)]))", "return float(np.mean(approx == exact))")]),
+    mutant("ann", "recall divides by the union", replace=[("return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / k for a, e in zip(approx, exact)]))",
+                                                             "return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / len(set(a.tolist()) | set(e.tolist())) for a, e in zip(approx, exact)]))")]),
+    mutant("ann", "recall pooled over all queries with a fixed k of 10", replace=[("k = exact.shape[1]", "k = 10")]),
+    mutant("ann", "search returns (scores, indices) like faiss", replace=[("    return indices, scores\n", "    return scores, indices\n")]),
+    # ---- cluster -----------------------------------------------------------------------------------------
+    mutant("cluster", "picks the lowest silhouette", replace=[("best = max(scores, key=scores.get)", "best = min(scores, key=scores.get)")]),
+    mutant("cluster", "cosine silhouette", replace=[("float(silhouette_score(X, labels))", "float(silhouette_score(X, labels, metric=\"cosine\"))")]),
+    mutant("cluster", "seed ignored", replace=[("KMeans(n_clusters=int(k), n_init=10, random_state=seed)", "KMeans(n_clusters=int(k), n_init=10, random_state=0)")]),
+    mutant("cluster", "a single k-means start", replace=[("KMeans(n_clusters=int(k), n_init=10, random_state=seed)", "KMeans(n_clusters=int(k), n_init=1, random_state=seed)")]),
+    mutant("cluster", "labels of the last k, not the best", replace=[("return best, fits[best], scores", "return best, labels, scores")]),
+    mutant("cluster", "rows normalised before k-means (spherical)", replace=[("    X = np.asarray(X, dtype=np.float64)\n    scores, fits = {}, {}", "    X = np.asarray(X, dtype=np.float64)\n    X = X / np.linalg.norm(X, axis=1, keepdims=True)\n    scores, fits = {}, {}")]),
+    mutant("cluster", "silhouette on a sample of 100 points", replace=[("float(silhouette_score(X, labels))", "float(silhouette_score(X, labels, sample_size=min(100, len(X)), random_state=0))")]),
+    mutant("cluster", "c-TF-IDF keeps stop words", replace=[('vectorizer = CountVectorizer(stop_words="english")', "vectorizer = CountVectorizer()")]),
+    mutant("cluster", "c-TF-IDF idf log(A / f) without the 1 +", replace=[("weights = tf * np.log(1 + A / np.maximum(counts.sum(axis=0), 1))", "weights = tf * np.log(A / np.maximum(counts.sum(axis=0), 1))")]),
+    mutant("cluster", "c-TF-IDF with A the total word count", replace=[("A = counts.sum() / len(classes)", "A = counts.sum()")]),
+    mutant("cluster", "c-TF-IDF with f_t the number of clusters containing t", replace=[("weights = tf * np.log(1 + A / np.maximum(counts.sum(axis=0), 1))", "weights = tf * np.log(1 + A / np.maximum((counts > 0).sum(axis=0), 1))")]),
+    mutant("cluster", "keywords lowest weight first", replace=[("np.argsort(-weights[i], kind=\"stable\")[:n_words]", "np.argsort(weights[i], kind=\"stable\")[:n_words]")]),
+    mutant("cluster", "labels in first-seen order, documents in sorted order",
+           replace=[("return {c: [str(vocab[j])", "return {c: [str(vocab[j])"), ("for i, c in enumerate(classes)}", "for i, c in enumerate(dict.fromkeys(labels))}")]),
+    mutant("cluster", "n_words ignored (always 5)", replace=[("np.argsort(-weights[i], kind=\"stable\")[:n_words]", "np.argsort(-weights[i], kind=\"stable\")[:5]")]),
+    mutant("cluster", "tf not divided by the cluster size, idf by document frequency", replace=[("tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)", "tf = counts"),
+                                                                                                 ("weights = tf * np.log(1 + A / np.maximum(counts.sum(axis=0), 1))", "weights = tf * np.log(1 + len(classes) / np.maximum((counts > 0).sum(axis=0), 1))")]),
+    # ---- rag ---------------------------------------------------------------------------------------------
+    mutant("rag", "passages numbered from 0", replace=[('lines += [f"[{n}] {text}" for n, (_, text) in enumerate(hits, start=1)]', 'lines += [f"[{n}] {text}" for n, (_, text) in enumerate(hits)]')]),
+    mutant("rag", "prompt without the question", replace=[('lines += ["", f"Question: {question}", "Answer:"]', 'lines += ["", "Answer:"]')]),
+    mutant("rag", "prompt without the abstention instruction", replace=[(""" If the passages do not contain the answer, say \\"I don't know\\".""", "")]),
+    mutant("rag", "prompt lists passages in reverse", replace=[('for n, (_, text) in enumerate(hits, start=1)]', 'for n, (_, text) in reversed(list(enumerate(hits, start=1)))]')]),
+    mutant("rag", "citation counted from 0", replace=[("candidates = [(n, pid, s) for n, (pid, text) in enumerate(hits, start=1)", "candidates = [(n, pid, s) for n, (pid, text) in enumerate(hits)")]),
+    mutant("rag", "abstains at a score equal to the threshold", replace=[("    if score < threshold:\n        return {\"answer\": None", "    if score <= threshold:\n        return {\"answer\": None")]),
+    mutant("rag", "score None when abstaining", replace=[('return {"answer": None, "citation": None, "passage_id": None, "score": score}', 'return {"answer": None, "citation": None, "passage_id": None, "score": None}')]),
+    mutant("rag", "best passage first, then its best sentence",
+           replace=[("    sims = embed([s for _, _, s in candidates]) @ embed([question])[0]\n    best = int(np.argmax(sims))",
+                     "    best_n = int(np.argmax(embed([t for _, t in hits]) @ embed([question])[0])) + 1\n"
+                     "    sims = embed([s for _, _, s in candidates]) @ embed([question])[0]\n"
+                     "    sims = np.where([n == best_n for n, _, _ in candidates], sims, -np.inf)\n"
+                     "    best = int(np.argmax(sims))")]),
+    mutant("rag", "only the first hit's sentences", replace=[("for n, (pid, text) in enumerate(hits, start=1) for s in split_sentences(text)]", "for n, (pid, text) in enumerate(hits[:1], start=1) for s in split_sentences(text)]")]),
+    mutant("rag", "crashes without hits", replace=[('    if not candidates:\n        return {"answer": None, "citation": None, "passage_id": None, "score": float("-inf")}\n', "")]),
+    mutant("rag", "threshold: answering means score > tau", replace=[("accuracy = [np.mean((scores >= t) == answerable) for t in candidates]", "accuracy = [np.mean((scores > t) == answerable) for t in candidates]")]),
+    mutant("rag", "threshold never tries +inf", replace=[("candidates = np.append(np.unique(scores), np.inf)", "candidates = np.unique(scores)")]),
+    mutant("rag", "threshold maximises recall of the answerable", replace=[("accuracy = [np.mean((scores >= t) == answerable) for t in candidates]", "accuracy = [np.mean((scores >= t)[answerable]) for t in candidates]")]),
+    mutant("rag", "accuracy over all questions", replace=[('acc = np.mean([r["answer"] is not None and q["answer"].lower() in r["answer"].lower() for r, q in answerable]) if answerable else 0.0',
+                                                           'acc = np.mean([q["answerable"] and r["answer"] is not None and q["answer"].lower() in r["answer"].lower() for r, q in zip(results, questions)])')]),
+    mutant("rag", "case-sensitive answer match", replace=[('q["answer"].lower() in r["answer"].lower()', 'q["answer"] in r["answer"]')]),
+    mutant("rag", "abstention precision and recall swapped", replace=[('"abstain_precision": float(precision), "abstain_recall": float(recall)', '"abstain_precision": float(recall), "abstain_recall": float(precision)')]),
+    mutant("rag", "hit rate over all questions", replace=[('hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in answerable]) if answerable else 0.0',
+                                                         'hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in zip(results, questions)])')]),
+    mutant("rag", "hit only when the support is retrieved first", replace=[('hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in answerable]) if answerable else 0.0',
+                                                                         'hit = np.mean([bool(set(q["support"]) & set(r["retrieved"][:1])) for r, q in answerable]) if answerable else 0.0')]),
+]
+
+ALTERNATIVES = [
+    alternative("chunk", "span arithmetic with a backwards while loop", source='''\
+def chunk_words(text, max_words, overlap=0):
+    if overlap < 0 or overlap >= max_words:
+        raise ValueError("overlap must be in [0, max_words)")
+    words = text.split()
+    out = []
+    s = 0
+    while True:
+        if not words:
+            return out
+        if s + max_words >= len(words):
+            out.append(" ".join(words[s:]))
+            return out
+        e = s + max_words
+        while e > s + overlap and not words[e - 1][-1] in ".!?":
+            e -= 1
+        if e == s + overlap:
+            e = s + max_words
+        out.append(" ".join(words[s:e]))
+        s = e - overlap
+'''),
+    alternative("chunk", "regex sentence ends, numpy", source='''\
+def chunk_words(text, max_words, overlap=0):
+    if not (isinstance(overlap, int) and 0 <= overlap < max_words):
+        raise ValueError("bad overlap")
+    words = re.findall(r"\\S+", text)
+    n = len(words)
+    is_end = np.array([bool(re.search(r"[.!?]$", w)) for w in words] or [False])
+    chunks, s = [], 0
+    while s < n:
+        if n - s <= max_words:
+            chunks.append(" ".join(words[s:]))
+            break
+        window = np.flatnonzero(is_end[s + overlap:s + max_words]) + s + overlap + 1  # candidate ends in (s+o, s+B]
+        e = int(window[-1]) if len(window) else s + max_words
+        chunks.append(" ".join(words[s:e]))
+        s = e - overlap
+    return chunks
+'''),
+    alternative("index", "torch float64, full argsort, pickled ids", source='''\
+import pickle
+
+import torch
+
+
+class VectorIndex:
+    def __init__(self, dim):
+        self.dim = dim
+        self._rows = torch.zeros((0, dim), dtype=torch.float64)
+        self._ids = []
+
+    def __len__(self):
+        return len(self._ids)
+
+    def add(self, vectors, ids):
+        t = torch.as_tensor(np.asarray(vectors, dtype=np.float64)).reshape(-1, self.dim)
+        ids = list(ids)
+        if t.shape[0] != len(ids):
+            raise ValueError("ids and vectors differ in number")
+        t = torch.nn.functional.normalize(t, dim=1)  # a zero row stays zero
+        self._rows = torch.cat([self._rows, t])
+        self._ids += ids
+
+    def search(self, queries, k=10, exclude=None):
+        q = torch.as_tensor(np.asarray(queries, dtype=np.float64))
+        one = q.dim() == 1
+        q = torch.nn.functional.normalize(q.reshape(-1, self.dim), dim=1)
+        s = q @ self._rows.T
+        excl = [exclude] if one else (list(exclude) if exclude is not None else [None] * len(q))
+        for r, e in enumerate(excl):
+            for j, i in enumerate(self._ids):
+                if e is not None and i == e and type(i) is type(e):
+                    s[r, j] = float("-inf")
+        vals, pos = torch.sort(s, dim=1, descending=True, stable=True)
+        vals, pos = vals[:, :k], pos[:, :k]
+        ids = [[self._ids[j] for j in row.tolist()] for row in pos]
+        if one:
+            return ids[0], vals[0].numpy()
+        return ids, vals.numpy()
+
+    def save(self, path):
+        os.makedirs(path, exist_ok=True)
+        torch.save(self._rows, os.path.join(path, "rows.pt"))
+        with open(os.path.join(path, "ids.pkl"), "wb") as fh:
+            pickle.dump(self._ids, fh)
+
+    @classmethod
+    def load(cls, path):
+        rows = torch.load(os.path.join(path, "rows.pt"))
+        with open(os.path.join(path, "ids.pkl"), "rb") as fh:
+            ids = pickle.load(fh)
+        out = cls(rows.shape[1])
+        out._rows, out._ids = rows, ids
+        return out
+'''),
+    alternative("index", "loops with heapq, npz file", source='''\
+import heapq
+
+
+class VectorIndex:
+    def __init__(self, dim):
+        self.dim = dim
+        self.rows = []
+        self.ids = []
+
+    def __len__(self):
+        return len(self.rows)
+
+    def add(self, vectors, ids):
+        vectors = [np.asarray(v, dtype=np.float32) for v in np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)]
+        ids = list(ids)
+        if len(vectors) != len(ids):
+            raise ValueError("mismatch")
+        for v, i in zip(vectors, ids):
+            n = float(np.sqrt(np.dot(v, v)))
+            self.rows.append(v / n if n > 0 else v)
+            self.ids.append(i)
+
+    def _one(self, q, k, ex):
+        n = float(np.linalg.norm(q))
+        q = q / n if n > 0 else q
+        cands = [(float(np.dot(q, v)), -j) for j, v in enumerate(self.rows) if ex is None or self.ids[j] != ex]
+        best = heapq.nlargest(k, cands)
+        return [self.ids[-j] for _, j in best], np.array([s for s, _ in best])
+
+    def search(self, queries, k=10, exclude=None):
+        Q = np.asarray(queries, dtype=np.float64)
+        if Q.ndim == 1:
+            return self._one(Q, k, exclude)
+        ex = list(exclude) if exclude is not None else [None] * len(Q)
+        res = [self._one(q, k, e) for q, e in zip(Q, ex)]
+        return [r[0] for r in res], np.stack([r[1] for r in res])
+
+    def save(self, path):
+        os.makedirs(path, exist_ok=True)
+        kinds = ["i" if isinstance(i, (int, np.integer)) else "s" for i in self.ids]
+        np.savez(os.path.join(path, "index.npz"), rows=np.array(self.rows, dtype=np.float32).reshape(-1, self.dim),
+                 ids=np.array([str(i) for i in self.ids]), kinds=np.array(kinds), dim=self.dim)
+
+    @classmethod
+    def load(cls, path):
+        z = np.load(os.path.join(path, "index.npz"))
+        out = cls(int(z["dim"]))
+        out.rows = list(z["rows"])
+        out.ids = [int(i) if kind == "i" else str(i) for i, kind in zip(z["ids"], z["kinds"])]
+        return out
+'''),
+    alternative("metrics", "set arithmetic and numpy", source='''\
+def relevance_grades(relevant):
+    """Relevance as a dict id -> grade > 0 (a set or list of ids means grade 1 each). Given, not graded."""
+    if isinstance(relevant, dict):
+        return {d: float(g) for d, g in relevant.items() if g > 0}
+    return {d: 1.0 for d in relevant}
+
+
+def recall_at_k(ranked, relevant, k):
+    rel = set(relevance_grades(relevant))
+    return len(rel.intersection(list(ranked)[:k])) / len(rel) if rel else 0.0
+
+
+def mrr_at_k(ranked, relevant, k):
+    rel = relevance_grades(relevant)
+    hits = [i for i, d in enumerate(list(ranked)[:k]) if d in rel]
+    return 1.0 / (hits[0] + 1) if hits else 0.0
+
+
+def ndcg_at_k(ranked, relevant, k):
+    rel = relevance_grades(relevant)
+    if not rel:
+        return 0.0
+    top = list(ranked)[:k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    gains = np.array([rel.get(d, 0.0) for d in top])
+    ideal = np.sort(np.array(list(rel.values())))[::-1][:k]
+    return float(gains @ discounts[:len(gains)] / (ideal @ discounts[:len(ideal)]))
+
+
+def evaluate_run(run, qrels, k=10):
+    rows = np.array([[recall_at_k(run[q], r, k), mrr_at_k(run[q], r, k), ndcg_at_k(run[q], r, k)]
+                     for q, r in qrels.items() if len(relevance_grades(r))])
+    means = rows.mean(axis=0)
+    return {f"recall@{k}": float(means[0]), f"mrr@{k}": float(means[1]), f"ndcg@{k}": float(means[2])}
+'''),
+    alternative("bm25", "bm25s with explicit defaults, full scores and argsort", source='''\
+def bm25_search(corpus, queries, k=10):
+    import bm25s
+
+    model = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    model.index(bm25s.tokenize(corpus, stopwords="en", stemmer=None, show_progress=False), show_progress=False)
+    q_ids, vocab = bm25s.tokenize(queries, stopwords="en", return_ids=True, show_progress=False)
+    inverse = {i: w for w, i in vocab.items()}
+    idx_rows, score_rows = [], []
+    for ids in q_ids:
+        words = [inverse[i] for i in ids]
+        s = np.asarray(model.get_scores(words), dtype=np.float64)
+        order = np.argsort(-s, kind="stable")[:k]
+        idx_rows.append(order)
+        score_rows.append(s[order])
+    return np.array(idx_rows, dtype=np.int64).reshape(len(queries), k), np.array(score_rows).reshape(len(queries), k)
+'''),
+    alternative("rrf", "defaultdict, sorted pairs", source='''\
+from collections import defaultdict
+
+
+def rrf(rankings, k=60):
+    fused = defaultdict(float)
+    for ranking in rankings:
+        for i in range(len(ranking)):
+            fused[ranking[i]] += 1 / (k + i + 1)
+    pairs = sorted(fused.items(), key=lambda p: p[1], reverse=True)
+    return [d for d, _ in pairs], np.array([s for _, s in pairs])
+'''),
+    alternative("rrf", "pandas groupby", source='''\
+def rrf(rankings, k=60):
+    rows = [(d, 1.0 / (k + r)) for ranking in rankings for r, d in enumerate(ranking, 1)]
+    if not rows:
+        return [], np.zeros(0)
+    s = pd.DataFrame(rows, columns=["id", "score"]).groupby("id", sort=False)["score"].sum()
+    s = s.sort_values(ascending=False, kind="stable")
+    return list(s.index), s.to_numpy()
+'''),
+    alternative("ann", "faiss.normalize_L2 on copies, recall with numpy", source='''\
+def build_hnsw(vectors, M=16, ef_construction=64):
+    import faiss
+
+    X = np.array(vectors, dtype=np.float32, order="C", copy=True)
+    faiss.normalize_L2(X)
+    index = faiss.IndexHNSWFlat(X.shape[1], M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(X)
+    return index
+
+
+def hnsw_search(index, queries, k, ef_search):
+    import faiss
+
+    Q = np.array(queries, dtype=np.float32, order="C", copy=True).reshape(-1, index.d)
+    faiss.normalize_L2(Q)
+    index.hnsw.efSearch = ef_search
+    D, I = index.search(Q, k)
+    return I.astype(np.int64), D.astype(np.float64)
+
+
+def recall_vs_exact(approx, exact):
+    a, e = np.asarray(approx), np.asarray(exact)
+    hits = (a[:, :, None] == e[:, None, :]).any(axis=2).sum(axis=1)
+    return float(hits.mean() / e.shape[1])
+'''),
+    alternative("ann", "torch normalisation, SearchParameters for efSearch", source='''\
+import torch
+
+
+def build_hnsw(vectors, M=16, ef_construction=64):
+    import faiss
+
+    X = torch.nn.functional.normalize(torch.as_tensor(np.asarray(vectors), dtype=torch.float32), dim=1).numpy()
+    index = faiss.IndexHNSWFlat(X.shape[1], M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(np.ascontiguousarray(X))
+    return index
+
+
+def hnsw_search(index, queries, k, ef_search):
+    Q = torch.nn.functional.normalize(torch.as_tensor(np.asarray(queries), dtype=torch.float32).reshape(-1, index.d), dim=1)
+    index.hnsw.efSearch = ef_search
+    scores, ids = index.search(np.ascontiguousarray(Q.numpy()), k)
+    return ids, scores
+
+
+def recall_vs_exact(approx, exact):
+    total = 0.0
+    for a, e in zip(np.asarray(approx).tolist(), np.asarray(exact).tolist()):
+        total += sum(1 for x in a if x in e) / len(e)
+    return total / len(np.asarray(exact))
+'''),
+    alternative("cluster", "float32 data, sklearn pipeline pieces, scipy sparse c-TF-IDF", source='''\
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
+
+
+def choose_k(X, candidates, seed=0):
+    X = np.asarray(X)
+    best_k, best_s, best_labels, scores = None, -np.inf, None, {}
+    for k in candidates:
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
+        s = silhouette_score(X, km.labels_, metric="euclidean")
+        scores[k] = float(s)
+        if s > best_s:
+            best_k, best_s, best_labels = k, s, km.labels_
+    return best_k, best_labels, scores
+
+
+def ctfidf_keywords(texts, labels, n_words=5):
+    import scipy.sparse as sp
+
+    labels = np.asarray(labels)
+    classes = sorted(set(labels.tolist()))
+    joined = [" ".join(np.asarray(texts, dtype=object)[labels == c]) for c in classes]
+    cv = CountVectorizer(stop_words="english")
+    C = sp.csr_matrix(cv.fit_transform(joined), dtype=np.float64)
+    tf = sp.diags(1.0 / np.asarray(C.sum(axis=1)).ravel()) @ C
+    f = np.asarray(C.sum(axis=0)).ravel()
+    A = C.sum() / C.shape[0]
+    W = tf.toarray() * np.log1p(A / f)
+    words = np.array(cv.get_feature_names_out())
+    out = {}
+    for i, c in enumerate(classes):
+        order = sorted(range(len(words)), key=lambda j: (-W[i, j], words[j]))
+        out[c] = [str(words[j]) for j in order[:n_words]]
+    return out
+'''),
+    alternative("rag", "loops, midpoint thresholds, pandas figures", source='''\
+def build_prompt(question, hits):
+    parts = ["Use only the numbered passages to answer. Cite each passage you rely on as [n]. "
+             "If they do not contain the answer, reply: I don't know."]
+    for i in range(len(hits)):
+        parts.append("[" + str(i + 1) + "] " + hits[i][1])
+    parts.append("Question: " + question)
+    return "\\n\\n".join(parts)
+
+
+def extractive_answer(question, hits, threshold, embed):
+    best = None
+    qv = np.asarray(embed([question]), dtype=np.float64)[0]
+    for n, (pid, text) in enumerate(hits, start=1):
+        sentences = split_sentences(text)
+        if not sentences:
+            continue
+        sims = np.asarray(embed(sentences), dtype=np.float64) @ qv
+        j = int(np.argmax(sims))
+        if best is None or sims[j] > best[0]:
+            best = (float(sims[j]), n, pid, sentences[j])
+    if best is None:
+        return {"answer": None, "citation": None, "passage_id": None, "score": -np.inf}
+    if best[0] >= threshold:
+        return {"answer": best[3], "citation": best[1], "passage_id": best[2], "score": best[0]}
+    return {"answer": None, "citation": None, "passage_id": None, "score": best[0]}
+
+
+def choose_threshold(scores, answerable):
+    s = np.sort(np.unique(np.asarray(scores, dtype=float)))
+    cands = np.concatenate([[s[0] - 1.0], (s[1:] + s[:-1]) / 2, [s[-1] + 1.0]])
+    acc = [np.mean((np.asarray(scores) >= t) == np.asarray(answerable)) for t in cands]
+    return float(cands[int(np.argmax(acc))])
+
+
+def evaluate_rag(results, questions):
+    df = pd.DataFrame({"answerable": [bool(q["answerable"]) for q in questions],
+                       "abstained": [r["answer"] is None for r in results],
+                       "hit": [len(set(q["support"]).intersection(r["retrieved"])) > 0 for r, q in zip(results, questions)],
+                       "right": [r["answer"] is not None and bool(q["answer"]) and q["answer"].casefold() in r["answer"].casefold()
+                                 for r, q in zip(results, questions)]})
+    ans, abst, un = df[df.answerable], df[df.abstained], df[~df.answerable]
+    return {"hit_rate": float(ans.hit.mean()) if len(ans) else 0.0,
+            "accuracy": float(ans.right.mean()) if len(ans) else 0.0,
+            "abstain_precision": float((~abst.answerable).mean()) if len(abst) else 0.0,
+            "abstain_recall": float(un.abstained.mean()) if len(un) else 0.0}
+'''),
+]
