@@ -99,7 +99,7 @@ class Session:
             self.examiner.connect(spawned["examiner"])
         self.client = BlockingKernelClient()
         self.client.load_connection_file(self.spec["connection_file"])
-        self.client.start_channels()
+        self.client.start_channels(hb=False)  # liveness comes from the zygote, not from a socket the student can jam
         deadline = time.monotonic() + self.limits.startup_timeout
         while True:
             self.client.kernel_info()
@@ -296,13 +296,19 @@ class Session:
                 self.examiner.close()
             except OSError:
                 pass
-        if self.client is not None:
-            try:
-                self.client.stop_channels()
-            except Exception:  # noqa: BLE001
-                pass
         self._sample_rss()
-        cleanup(self.spec, self.pid)
+        cleanup(self.spec, self.pid)  # the kernel first: then nothing on its sockets can hold the client up
+        if self.client is not None:
+            import threading
+            stopper = threading.Thread(target=self._stop_channels, daemon=True)
+            stopper.start()
+            stopper.join(5)
+
+    def _stop_channels(self) -> None:
+        try:
+            self.client.stop_channels()
+        except Exception:  # noqa: BLE001 - closing sockets of a dead kernel
+            pass
 
 
 def _complete(buffer: bytes):

@@ -109,6 +109,8 @@ def _array(array: np.ndarray, buffers: list, scalar: bool = False) -> dict:
             if all(isinstance(s, str) for s in np.ravel(np.asarray(items, dtype=object))):
                 return {"$strarray": items, "shape": list(array.shape)}
         raise Unsendable(f"cannot send an array of dtype {array.dtype}")
+    if array.nbytes + sum(len(b) for b in buffers) > MAX_MESSAGE:  # refuse before copying anything
+        raise Unsendable(f"{array.nbytes >> 20} MiB of data is over the {MAX_MESSAGE >> 20} MiB limit of one message")
     buffers.append(np.ascontiguousarray(array).tobytes())
     return {"$nd": len(buffers) - 1, "dtype": array.dtype.name, "shape": list(array.shape), "scalar": scalar}
 

@@ -104,6 +104,12 @@ def test_sandbox_kept_files_network_and_processes_safe(corpus_graded):
     assert "no secret" in printed and "SECRET VISIBLE" not in printed
 
 
+def test_outputs_are_bounded(corpus_graded):
+    course, _, _, _ = corpus_graded
+    path = course.autograded / "flood_the_output" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb"
+    assert path.stat().st_size < 200_000, "20 MB of prints reached the autograded notebook"
+
+
 def test_stderr_noise_costs_nothing(corpus_graded):
     _, _, _, results = corpus_graded
     assert results["stderr_noise"]["score"] == 2

@@ -211,6 +211,23 @@ def _cases(course):
     cases["dev_shm_escape"] = (attack(
         f"open('/dev/shm/{SHM_MARKER}', 'w').write('escaped')\n"), 1, None)
     cases["symlink_to_solution"] = (SYMLINK, 0, r"not a regular file")
+    cases["replace_the_agent"] = (fill(r, square=SQ_OK, double=DB_OK + (
+        "import builtins\nfor _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
+        "    setattr(builtins, _k, lambda *a, **k: None)\n")), 1, None)   # a right double, but its test can't run
+    cases["forge_replies_on_the_socket"] = (attack(
+        "import os, socket, struct, json\n"
+        "_body = json.dumps({'value': [2.0, 4.0]}).encode()\n"
+        "for _fd in range(3, 64):\n    try:\n        _s = socket.socket(fileno=os.dup(_fd))\n"
+        "        if _s.family == socket.AF_UNIX and _s.type == socket.SOCK_STREAM:\n"
+        "            _s.sendall(struct.pack('!QI', len(_body), len(_body)) + _body)\n"
+        "    except OSError:\n        pass\n"), 1, "any")
+    cases["huge_result"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    return np.zeros(80_000_000)  # 640 MB: over the message limit\n")), 1, "any")
+    cases["fill_the_disk"] = (attack(
+        "import os\ntry:\n    with open(os.path.join(os.environ.get('TMPDIR', '/tmp'), 'big'), 'wb') as _f:\n"
+        "        for _ in range(4096):\n            _f.write(b'0' * 2**20)\n"
+        "except OSError as error:\n    print('disk full:', type(error).__name__)\n"), 1, None)
+    cases["flood_the_output"] = (attack("for _ in range(200):\n    print('x' * 100_000)\n"), 1, None)
     cases["read_secrets_from_environ"] = (attack(
         "import os\n_found = []\nfor _p in ['/proc/self/environ', '/proc/1/environ']:\n    try:\n"
         "        _found.append(open(_p, 'rb').read())\n    except OSError:\n        pass\n"
