@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .course import Course
+from .records import Result
 
 LEDGER = "autograder_results"
 
@@ -41,14 +42,14 @@ class Writer:
         rows = self.gb.db.execute(self.text(f"SELECT student, assignment, fingerprint, runs, summary FROM {LEDGER}"))
         return {(r[0], r[1]): {"fingerprint": r[2], "runs": r[3], "summary": json.loads(r[4])} for r in rows}
 
-    def write(self, result: dict, summary: dict) -> None:
+    def write(self, result: Result, summary: dict) -> None:
         course, gb = self.course, self.gb
-        student, assignment = result["student"], result["assignment"]
+        student, assignment = result.student, result.assignment
         # Files first (idempotent, atomic renames); the database commit below is what makes the grade count.
         folder = course.autograded / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
-        for name, entry in result["notebooks"].items():
-            _atomic_write(folder / f"{name}.ipynb", entry["autograded"])
+        for name, entry in result.notebooks.items():
+            _atomic_write(folder / f"{name}.ipynb", entry.autograded)
         stamp = course.submitted / student / assignment / "timestamp.txt"
         if stamp.is_file():
             _atomic_write(folder / "timestamp.txt", stamp.read_text())
@@ -56,7 +57,7 @@ class Writer:
         gb.db.commit = gb.db.flush  # nbgrader's helpers commit as they go: hold everything in one transaction
         try:
             gb.update_or_create_student(student)
-            kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+            kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
             gb.update_or_create_submission(assignment, student, **kwargs)
             for name, nb in summary["notebooks"].items():
                 tested = set()
@@ -80,7 +81,7 @@ class Writer:
             gb.db.execute(self.text(
                 f"INSERT INTO {LEDGER} (student, assignment, fingerprint, graded_at, runs, summary) "
                 "VALUES (:s, :a, :f, :t, :r, :j)"),
-                {"s": student, "a": assignment, "f": result["fingerprint"],
+                {"s": student, "a": assignment, "f": result.fingerprint,
                  "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "r": previous + 1,
                  "j": json.dumps(summary)})
             real_commit()

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .course import Course
+from .records import NotebookFiles, Task
 
 def submissions(course: Course, assignment: str) -> list[str]:
     if not course.submitted.is_dir():
@@ -66,18 +67,15 @@ def _timestamp(course: Course, student: str, assignment: str) -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
-def make_task(course: Course, student: str, assignment: str, fp: str, options: dict) -> dict:
+def make_task(course: Course, student: str, assignment: str, fp: str, **options) -> Task:
     notebooks = {}
     for name in course.notebooks(assignment):
         text, problem = read_submission(course.submitted / student / assignment / f"{name}.ipynb")
-        notebooks[name] = {
-            "source": (course.source / assignment / f"{name}.ipynb").read_text(),
-            "release": (course.release / assignment / f"{name}.ipynb").read_text(),
-            "submission": text, "invalid": problem,
-        }
-    return {"student": student, "assignment": assignment, "fingerprint": fp, "notebooks": notebooks,
-            "timestamp": _timestamp(course, student, assignment), **options}
-
+        notebooks[name] = NotebookFiles(source=(course.source / assignment / f"{name}.ipynb").read_text(),
+                                        release=(course.release / assignment / f"{name}.ipynb").read_text(),
+                                        submission=text, invalid=problem)
+    return Task(student=student, assignment=assignment, fingerprint=fp, notebooks=notebooks,
+                timestamp=_timestamp(course, student, assignment), **options)
 
 
 _NOISE = [re.compile(p, re.I) for p in (r"^copy of\s+", r"\s*\(\d+\)$", r"\s*-\s*copy$", r"_late$")]

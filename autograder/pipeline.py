@@ -13,6 +13,7 @@ from .executor import Limits
 from .gradebook import Writer
 from .intake import fingerprint, make_task, submissions
 from .reports import write_outputs
+from .records import Result
 from .score import score
 
 
@@ -33,13 +34,15 @@ def _client(jobs: int, scheduler: str | None):
 
 
 def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, scheduler: str | None = None,
-          device: str | None = None, force: bool = False, limits: Limits | None = None, zygote: bool = True,
+          device: str | None = None, force: bool = False, limits: Limits | None = None,
           preload_models: bool | None = None, progress: bool = True, log=print, outputs: bool = True) -> dict:
     """Grade every new or changed submission; returns {"graded": n, "skipped": n, "errors": [...]}."""
     from .release import register
 
     limits = limits or Limits()
     gpu = (device or "").startswith("cuda") or (not device and os.path.exists("/dev/nvidia0"))
+    if gpu and not device:  # auto on a GPU machine is cuda, said explicitly: the zygotes must keep off the GPU
+        device = "cuda"
     if gpu and limits.mem_limit:  # CUDA reserves far more address space than it uses: no RLIMIT_AS there
         limits = Limits(**{**asdict(limits), "mem_limit": None})
     if limits.threads is None and not scheduler:  # workers run side by side: share the cores, don't oversubscribe
@@ -47,7 +50,7 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
     env = {"DEVICE": device} if device else {}
     if limits.threads:
         env.update({k: str(limits.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")})
-    options = {"limits": asdict(limits), "env": env, "zygote": zygote, "preload_models": preload_models}
+    options = {"limits": asdict(limits), "env": env, "preload_models": preload_models}
     assignments = [a for a in (assignments or course.assignments()) if submissions(course, a)]
     if preload_models is None:  # import transformers in the zygote only when a notebook will use it
         preload_models = any(needs_models(course, a) for a in assignments)
@@ -70,9 +73,9 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
                 if done and done["fingerprint"] == fp and not force:
                     report["skipped"] += 1
                     continue
-                tasks.append(make_task(course, student, assignment, fp, options))
+                tasks.append(make_task(course, student, assignment, fp, **options))
         if tasks:
-            _run(tasks, writer, course, jobs, scheduler, progress, log, report, zygote, preload_models)
+            _run(tasks, writer, course, jobs, scheduler, progress, log, report)
         if report["skipped"]:
             log(f"{report['skipped']} submission(s) already graded and unchanged (use --force to regrade)")
     finally:
@@ -82,7 +85,7 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
     return report
 
 
-def _run(tasks, writer, course, jobs, scheduler, progress, log, report, zygote, preload_models):
+def _run(tasks, writer, course, jobs, scheduler, progress, log, report):
     from dask.distributed import as_completed
     from tqdm import tqdm
 
@@ -92,38 +95,35 @@ def _run(tasks, writer, course, jobs, scheduler, progress, log, report, zygote, 
     bar = tqdm(total=len(tasks), desc="grading", unit="submission", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, smoothing=0.1)
     try:
-        futures = [client.submit(safe_grade_submission, task, pure=False, retries=1,
-                                 key=f"grade-{task['assignment']}-{task['student']}-{task['fingerprint'][:8]}")
-                   for task in tasks]
+        by_key = {f"grade-{t.assignment}-{t.student}-{t.fingerprint[:8]}": t for t in tasks}
+        futures = [client.submit(safe_grade_submission, task, pure=False, retries=1, key=key)
+                   for key, task in by_key.items()]
         for future in as_completed(futures):
+            task = by_key[future.key]
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - a lost worker beyond retries: report, retry next run
-                result = {"error": f"{type(error).__name__}: {error}", "student": "?", "assignment": "?"}
-                for task in tasks:
-                    if future.key.startswith(f"grade-{task['assignment']}-{task['student']}-"):
-                        result.update(student=task["student"], assignment=task["assignment"])
-            if "error" not in result:
+                result = Result(task.student, task.assignment, task.fingerprint, error=f"{type(error).__name__}: {error}")
+            if not result.error:
                 try:  # one submission's scoring or writing never stops the batch
                     summary = score(result, course)
                     writer.write(result, summary)
                     report["graded"] += 1
-                    bar.set_postfix_str(f"{result['assignment']}/{result['student']} "
+                    bar.set_postfix_str(f"{result.assignment}/{result.student} "
                                         f"{summary['score']:g}/{summary['max_score']:g}")
                 except Exception:  # noqa: BLE001 - reported, not recorded, graded again next run
                     import traceback
-                    result["error"] = traceback.format_exc()
-            if "error" in result:
-                report["errors"].append((result["student"], result["assignment"], result["error"]))
-                log(f"\nERROR grading {result['assignment']}/{result['student']} (not recorded; rerun to retry):\n"
-                    f"{result['error'].strip().splitlines()[-1] if result['error'].strip() else '?'}")
+                    result.error = traceback.format_exc()
+            if result.error:
+                last = result.error.strip().splitlines()[-1] if result.error.strip() else "?"
+                report["errors"].append((result.student, result.assignment, result.error))
+                log(f"\nERROR grading {result.assignment}/{result.student} (not recorded; rerun to retry):\n{last}")
                 if not report["graded"] and len(report["errors"]) >= min(len(tasks), 2 * jobs + 1):
                     # everything fails the same way: a broken set-up or sandbox, not the students. Stop.
                     for other in futures:
                         other.cancel()
                     report["stopped"] = (f"stopped: the first {len(report['errors'])} submissions all failed to grade "
-                                         f"(infrastructure, not the students); last error: "
-                                         f"{result['error'].strip().splitlines()[-1] if result['error'].strip() else '?'}")
+                                         f"(infrastructure, not the students); last error: {last}")
                     log("\n" + report["stopped"])
                     break
             bar.update(1)

@@ -8,7 +8,9 @@ import re
 
 import nbformat
 
+from . import wire
 from .course import Course
+from .records import Result
 
 
 def hidden_lines(source_nb) -> list[str]:
@@ -26,72 +28,68 @@ def redact(message: str, secret_lines: list[str], limit: int = 600) -> str:
     return message if len(message) <= limit else message[:limit] + " ..."
 
 
-def score(result: dict, course: Course) -> dict:
-    """Per-test scores, flags and feedback data of one worker result (JSON-able)."""
-    summary = {"student": result["student"], "assignment": result["assignment"], "notebooks": {}, "flags": []}
+def score(result: Result, course: Course) -> dict:
+    """Per-test scores, flags and feedback data of one worker Result: the summary (JSON-able, kept in the ledger)."""
+    summary = {"student": result.student, "assignment": result.assignment, "notebooks": {}, "flags": []}
     flags = summary["flags"]
-    for name, entry in result["notebooks"].items():
-        source_nb = nbformat.read(course.source / result["assignment"] / f"{name}.ipynb", as_version=4)
+    for name, entry in result.notebooks.items():
+        source_nb = nbformat.read(course.source / result.assignment / f"{name}.ipynb", as_version=4)
         secret = hidden_lines(source_nb)
-        run = entry["run"]
-        by_index = {c["index"]: c for c in run["cells"]}
-        tests, manual = [], []
-        where = f"{name}"
-        if entry.get("invalid"):
-            flags.append((name, f"submitted file {entry['invalid']}: graded as the blank release"))
-        elif not entry["submitted"]:
+        run = entry.run
+        by_index = {c.index: c for c in run.cells}
+        tests = []
+        if entry.invalid:
+            flags.append((name, f"submitted file {entry.invalid}: graded as the blank release"))
+        elif not entry.submitted:
             flags.append((name, "notebook not submitted: its tests score 0"))
-        if entry.get("unreadable"):
-            flags.append((name, f"notebook unreadable ({entry['unreadable']}): graded as the blank release"))
-        for gid in entry["missing"]:
+        if entry.unreadable:
+            flags.append((name, f"notebook unreadable ({wire.clip(entry.unreadable, 200)}): graded as the blank release"))
+        for gid in entry.missing:
             flags.append((name, f"answer cell {gid!r} not found in the submission (metadata lost and no similar cell): "
                                 "graded with the release stub, review"))
-        if run.get("isolation", "").startswith("basic"):
-            flags.append((name, f"graded without full isolation: {run['isolation']}"))
-        if run["died_in"] is not None:
-            cell = by_index.get(run["died_in"], {})
-            where = cell.get("grade_id") or f"cell {run['died_in']}"
-            flags.append((name, f"kernel died or was killed in {where} ({cell.get('kind', 'startup')}): {run['death']}"))
-        for plan in entry["plan"]:
-            cell = by_index.get(plan["index"]) or {"status": "not-run", "ename": "", "evalue": ""}
+        if run.isolation.startswith("basic"):
+            flags.append((name, f"graded without full isolation: {run.isolation}"))
+        if run.died_in is not None:
+            cell = by_index.get(run.died_in)
+            where = (cell.grade_id if cell else None) or f"cell {run.died_in}"
+            flags.append((name, f"kernel died or was killed in {where} ({cell.kind if cell else 'startup'}): {run.death}"))
+        for plan in entry.plan:
+            cell = by_index.get(plan["index"])
+            status = cell.status if cell else "not-run"
             label = plan.get("grade_id") or f"cell {plan['index']}"
-            if cell.get("status") == "timeout" and run["died_in"] != plan["index"]:
+            if status == "timeout" and run.died_in != plan["index"]:
                 flags.append((name, f"{label} timed out and was interrupted"))
             if plan["kind"] != "test":
                 continue
-            passed = cell["status"] == "ok"  # the examiner's own verdict; the student's process says nothing
-            message = "" if passed else redact(f"{cell['ename']}: {cell['evalue']}".strip(": "), secret)
-            if cell["status"] == "not-run":
-                message = f"not run: the kernel died earlier ({run['death']})"
+            passed = status == "ok"  # the examiner's own verdict; the student's process says nothing
+            message = "" if passed else redact(f"{cell.ename}: {cell.evalue}".strip(": "), secret)
+            if status == "not-run":
+                message = f"not run: the kernel died earlier ({run.death})"
             tests.append({"grade_id": plan["grade_id"], "points": plan["points"],
-                          "score": plan["points"] if passed else 0.0, "status": cell["status"],
+                          "score": plan["points"] if passed else 0.0, "status": status,
                           "passed": passed, "message": message, "needs_review": False})
-        for gid in entry["unanswered"]:
-            manual.append(gid)
-        summary["notebooks"][name] = {"tests": tests, "unanswered": manual, "matched_by": entry["matched_by"],
-                                      "extra_cells": entry["extra"], "notes": entry["notes"],
-                                      "wall_s": run["wall_s"], "startup_s": run["startup_s"],
-                                      "cells_s": sum(c["seconds"] for c in run["cells"]),
-                                      "setup_s": run.get("setup_s", 0.0),
-                                      "parts_s": _parts(run["cells"]),
-                                      "cell_times": [[c["index"], c["kind"], c.get("grade_id"), round(c["seconds"], 3),
-                                                      c.get("calls", 0)] for c in run["cells"]],
-                                      "peak_rss_mib": run["peak_rss_mib"], "isolation": run["isolation"]}
+        summary["notebooks"][name] = {"tests": tests, "unanswered": list(entry.unanswered),
+                                      "matched_by": entry.matched_by, "extra_cells": entry.extra, "notes": entry.notes,
+                                      "wall_s": run.wall_s, "startup_s": run.startup_s,
+                                      "cells_s": sum(c.seconds for c in run.cells), "setup_s": run.setup_s,
+                                      "parts_s": _parts(run.cells),
+                                      "cell_times": [[c.index, c.kind, c.grade_id, round(c.seconds, 3), c.calls]
+                                                     for c in run.cells],
+                                      "peak_rss_mib": run.peak_rss_mib, "isolation": run.isolation}
     summary["score"] = sum(t["score"] for nb in summary["notebooks"].values() for t in nb["tests"])
     summary["max_score"] = sum(t["points"] for nb in summary["notebooks"].values() for t in nb["tests"])
     summary["flags"] = [list(f) for f in flags]
-    summary["worker_peak_mib"] = result.get("worker_peak_mib", 0.0)
-    summary["zygote_peak_mib"] = result.get("zygote_peak_mib", 0.0)
+    summary["worker_peak_mib"] = result.worker_peak_mib
+    summary["zygote_peak_mib"] = result.zygote_peak_mib
     return summary
 
 
-def _parts(cells: list[dict]) -> dict:
+def _parts(cells: list) -> dict:
     """Seconds per kind of cell: answers, tests (in the examiner), other cells run per submission."""
     parts = {"answer": 0.0, "test": 0.0, "other": 0.0}
     for cell in cells:
-        kind = cell["kind"]
-        if kind != "setup":
-            parts[kind if kind in parts else "other"] += cell["seconds"]
+        if cell.kind != "setup":
+            parts[cell.kind if cell.kind in parts else "other"] += cell.seconds
     return {k: round(v, 3) for k, v in parts.items()}
 
 

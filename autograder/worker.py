@@ -1,7 +1,7 @@
 """The unit of work a Dask worker runs: grade one student's submission of one assignment.
 
-Pure with respect to the course: it receives the notebooks' contents (source,
-release, submission) and returns a JSON-able result; it never opens the gradebook.
+Pure with respect to the course: it receives a Task (the notebooks' contents: source,
+release, submission) and returns a Result (records.py); it never opens the gradebook.
 Each worker process keeps one kernel launcher (with its warm zygote) for its lifetime.
 """
 import hashlib
@@ -14,6 +14,7 @@ import nbformat
 
 from .executor import Limits, run_notebook
 from .reconstruct import reconstruct
+from .records import NotebookResult, Result, Task
 from .sandbox import KernelLauncher
 
 _LAUNCHERS: dict[str, KernelLauncher] = {}   # one warm zygote per notebook set-up, most recent last
@@ -30,49 +31,42 @@ def launcher(setup_cells: list[str], preload_models: bool = True, env: dict | No
     return launch
 
 
-def grade_submission(task: dict) -> dict:
-    """task: student, assignment, fingerprint, limits (dict), env, zygote, preload_models,
-    notebooks: {name: {source, release, submission (None when missing)}} as nbformat JSON strings."""
+def grade_submission(task: Task) -> Result:
+    """Reconstruct and run every notebook of `task`; an infrastructure failure raises (it is never a grade)."""
     start = time.monotonic()
-    limits = Limits(**task.get("limits", {}))
-    out = {"student": task["student"], "assignment": task["assignment"], "fingerprint": task["fingerprint"],
-           "timestamp": task.get("timestamp"), "notebooks": {}, "worker_pid": os.getpid()}
-    for name, files in task["notebooks"].items():
-        source = nbformat.reads(files["source"], as_version=4)
-        release = nbformat.reads(files["release"], as_version=4)
-        entry = {"submitted": files["submission"] is not None, "invalid": files.get("invalid", "")}
+    limits = Limits(**task.limits)
+    out = Result(student=task.student, assignment=task.assignment, fingerprint=task.fingerprint,
+                 timestamp=task.timestamp, worker_pid=os.getpid())
+    for name, files in task.notebooks.items():
+        source = nbformat.reads(files.source, as_version=4)
+        release = nbformat.reads(files.release, as_version=4)
+        unreadable = ""
         try:
-            submission = nbformat.reads(files["submission"], as_version=4) if files["submission"] else release
+            submission = nbformat.reads(files.submission, as_version=4) if files.submission else release
         except Exception as error:  # noqa: BLE001 - an unreadable file is the student's problem, reported
-            entry["unreadable"] = f"{type(error).__name__}: {error}"
+            unreadable = f"{type(error).__name__}: {error}"
             submission = release
         rec = reconstruct(source, release, submission)
-        launch = launcher([c["source"] for c in rec.plan if c.get("setup")], task.get("preload_models", True),
-                          task.get("env"))
-        run = run_notebook(rec.plan, launch, limits, env=task.get("env"))
+        launch = launcher([c["source"] for c in rec.plan if c.get("setup")], task.preload_models, task.env)
+        run = run_notebook(rec.plan, launch, limits, env=task.env)
         if run.failure:  # an infrastructure failure is never a grade: report it, grade it next run
             raise RuntimeError(f"{name}: {run.failure}")
         count = 0
         for cell in run.cells:  # outputs into the reconstructed notebook, for the instructor
             nb_cell = rec.notebook.cells[cell.index]
             nb_cell.outputs = [nbformat.from_dict(dict(o)) for o in cell.outputs]
+            cell.outputs = []
             if cell.status != "not-run":
                 count += 1
                 nb_cell.execution_count = count
-        run_dict = run.to_dict()
-        for cell in run_dict["cells"]:
-            cell.pop("outputs", None)
-        entry.update({
-            "run": run_dict,
-            "plan": [{k: v for k, v in p.items() if k != "source"} for p in rec.plan],
-            "matched_by": rec.matched_by, "missing": rec.missing, "extra": rec.extra,
-            "unanswered": rec.unanswered, "notes": rec.notes,
-            "autograded": nbformat.writes(rec.notebook),
-        })
-        out["notebooks"][name] = entry
-    out["wall_s"] = time.monotonic() - start
-    out["worker_peak_mib"] = _hwm("self")
-    out["zygote_peak_mib"] = max((_hwm(z.pid()) for z in _LAUNCHERS.values() if z.pid()), default=0.0)
+        out.notebooks[name] = NotebookResult(
+            submitted=files.submission is not None, invalid=files.invalid, unreadable=unreadable, run=run,
+            plan=[{k: v for k, v in p.items() if k not in ("source", "reference")} for p in rec.plan],
+            matched_by=rec.matched_by, missing=rec.missing, extra=rec.extra, unanswered=rec.unanswered,
+            notes=rec.notes, autograded=nbformat.writes(rec.notebook))
+    out.wall_s = time.monotonic() - start
+    out.worker_peak_mib = _hwm("self")
+    out.zygote_peak_mib = max((_hwm(z.pid()) for z in _LAUNCHERS.values() if z.pid()), default=0.0)
     return out
 
 
@@ -88,9 +82,9 @@ def _hwm(pid) -> float:
     return 0.0
 
 
-def safe_grade_submission(task: dict) -> dict:
+def safe_grade_submission(task: Task) -> Result:
     try:
         return grade_submission(task)
     except Exception:  # noqa: BLE001 - an infrastructure failure: reported, not committed, retried next run
-        return {"student": task["student"], "assignment": task["assignment"], "fingerprint": task["fingerprint"],
-                "error": traceback.format_exc()}
+        return Result(student=task.student, assignment=task.assignment, fingerprint=task.fingerprint,
+                      error=traceback.format_exc())

@@ -310,7 +310,7 @@ def test_without_isolation_still_grades_and_says_so(tmp_path):
     tc.submit(course, "alice", corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
     tc.submit(course, "bob", corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_WRONG))
     limits = Limits(cell_timeout=30, notebook_timeout=90, isolate=False)
-    report = grade(course, jobs=1, limits=limits, zygote=False, **QUIET)
+    report = grade(course, jobs=1, limits=limits, **QUIET)
     assert report["graded"] == 2 and not report["errors"]
     rows = {s["student"]: s for s in summaries(course)}
     assert rows["alice"]["score"] == 2 and rows["bob"]["score"] == 1

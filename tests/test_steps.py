@@ -7,7 +7,9 @@ import nbformat
 import pandas as pd
 import pytest
 
+from autograder.executor import CellRun, NotebookRun
 from autograder.gradebook import Writer, summaries
+from autograder.records import NotebookResult, Result
 from autograder.reports import grade_table, item_analysis, safe_text, write_feedback
 from autograder.score import hidden_lines, redact, score
 
@@ -15,25 +17,20 @@ from adversarial import tiny_course as tc
 
 
 def _result(course, student="ann", square="ok", double=("error", "AssertionError", "double([1, 2]): values differ"),
-            died_in=None):
+            died_in=None) -> Result:
     plan = [{"index": 1, "kind": "locked", "grade_id": "setup", "points": 0.0},
             {"index": 2, "kind": "answer", "grade_id": "square", "points": 0.0},
             {"index": 3, "kind": "test", "grade_id": "test_square", "points": 1.0},
             {"index": 5, "kind": "answer", "grade_id": "double", "points": 0.0},
             {"index": 6, "kind": "test", "grade_id": "test_double", "points": 1.0}]
-    cells = [{"index": 1, "kind": "setup", "grade_id": "setup", "status": "ok", "ename": "", "evalue": "", "seconds": 0.0, "calls": 0},
-             {"index": 2, "kind": "answer", "grade_id": "square", "status": "ok", "ename": "", "evalue": "", "seconds": 0.1, "calls": 0},
-             {"index": 3, "kind": "test", "grade_id": "test_square", "status": square, "ename": "", "evalue": "", "seconds": 0.2, "calls": 3},
-             {"index": 5, "kind": "answer", "grade_id": "double", "status": "ok", "ename": "", "evalue": "", "seconds": 0.1, "calls": 0},
-             {"index": 6, "kind": "test", "grade_id": "test_double", "status": double[0], "ename": double[1], "evalue": double[2],
-              "seconds": 0.3, "calls": 2}]
-    run = {"cells": cells, "died_in": died_in, "death": "killed by signal SIGKILL" if died_in else "", "failure": "",
-           "isolation": "full", "setup_s": 1.0, "startup_s": 0.5, "wall_s": 2.0, "peak_rss_mib": 100.0}
-    source = tc.source_notebook()
-    return {"student": student, "assignment": tc.ASSIGNMENT, "fingerprint": "f" * 32, "timestamp": None,
-            "notebooks": {tc.NOTEBOOK: {"submitted": True, "invalid": "", "run": run, "plan": plan, "matched_by": {},
-                                        "missing": [], "extra": 0, "unanswered": [], "notes": [],
-                                        "autograded": nbformat.writes(source)}}}
+    cells = [CellRun(1, "setup", "setup", "ok"), CellRun(2, "answer", "square", "ok", seconds=0.1),
+             CellRun(3, "test", "test_square", square, seconds=0.2, calls=3),
+             CellRun(5, "answer", "double", "ok", seconds=0.1),
+             CellRun(6, "test", "test_double", double[0], double[1], double[2], seconds=0.3, calls=2)]
+    run = NotebookRun(cells=cells, died_in=died_in, death="killed by signal SIGKILL" if died_in else "",
+                      isolation="full", setup_s=1.0, startup_s=0.5, wall_s=2.0, peak_rss_mib=100.0)
+    notebook = NotebookResult(submitted=True, run=run, plan=plan, autograded=nbformat.writes(tc.source_notebook()))
+    return Result(student=student, assignment=tc.ASSIGNMENT, fingerprint="f" * 32, notebooks={tc.NOTEBOOK: notebook})
 
 
 @pytest.fixture(scope="module")
