@@ -50,6 +50,9 @@ def main(argv=None) -> int:
         # The sample class gets a fresh grading folder of its own, never the instructor's gradebook.
         work = (args.root or REPO) / "grading" / "sample-class"
         shutil.rmtree(work, ignore_errors=True)
+    if args.db_url and _has_password(args.db_url):
+        parser.error("--db-url must not hold a password (every process can read a command line): "
+                     "put the URL in $DB_URL or in a file named by $DB_URL_FILE (chmod 600)")
     course = Course(args.root or REPO, work=work, db_url=args.db_url or database_url())
     if args.command == "release":
         from .release import release
@@ -77,11 +80,23 @@ def database_url() -> str | None:
         return os.environ["DB_URL"]
     path = os.environ.get("DB_URL_FILE")
     if path:
+        if not os.path.isfile(path):
+            raise SystemExit(f"DB_URL_FILE names {path}, which is not a file")
         mode = os.stat(path).st_mode
         if mode & 0o077:
             raise SystemExit(f"{path} is readable by other users (chmod 600 it): it holds the gradebook's password")
         return Path(path).read_text().strip().splitlines()[0]
     return None
+
+
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password is not None
+    except ArgumentError:
+        return ":" in url.split("@")[0].split("//")[-1]
 
 
 def _grading_options(p) -> None:
@@ -113,7 +128,7 @@ def _grading_options(p) -> None:
 
 def _grade(course: Course, args) -> int:
     from .executor import Limits
-    from .gradebook import grades
+    from .gradebook import GradebookError, grades
     from .reports import grade_table
     from .pipeline import grade
 
@@ -142,9 +157,13 @@ def _grade(course: Course, args) -> int:
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     mem_limit=int(args.mem_limit * 2**30) or None, threads=args.threads,
                     isolate=False if args.no_isolation else None)
-    report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler, device=device,
-                   force=args.force or args.command == "demo", limits=limits,
-                   preload_models=False if args.no_preload_models else None, progress=not args.quiet)
+    try:
+        report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler, device=device,
+                       force=args.force or args.command == "demo", limits=limits,
+                       preload_models=False if args.no_preload_models else None, progress=not args.quiet)
+    except GradebookError as error:  # unreachable, refused or busy: said before any kernel started
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     table = grades(course)
     print()
     print(grade_table(table).to_string() if not table.empty else "no graded submissions")
