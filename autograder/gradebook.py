@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .course import Course
+from .course import Course, tools_on_path
 
 LEDGER = "autograder_results"
 # pg_advisory_lock key of a grading batch (advisory locks are per database): the first 8 bytes of a hash
@@ -116,6 +116,7 @@ class Writer:
         from sqlalchemy import text
 
         self.lock = BatchLock(course.db_url)
+        tools_on_path()  # nbgrader's Gradebook runs alembic by name
         try:
             self._open(course, Gradebook, text)
         except BaseException:

@@ -138,8 +138,11 @@ def _no_secret_in_files(folder: Path, secret: str) -> list[str]:
 def test_bad_credentials_or_no_server_stop_before_any_kernel(pg, tmp_path):
     """A wrong password or an unreachable server: a clear error naming the URL without its password, exit 2,
     nothing graded, no Dask cluster or kernel started."""
+    from autograder.sample_class import build_sample_class
+
     url, password, _ = _database(pg, tmp_path)
-    course = _small_class(tmp_path / "course", 1, sleep=0, url=url)
+    course = Course(REPO, work=tmp_path / "grading", db_url=url)
+    build_sample_class(course, SAMPLE_ASSIGNMENT)  # three submissions waiting
     wrong = url.replace(password, "not-" + password)
     url_file = tmp_path / "wrong-url"
     url_file.write_text(wrong + "\n")
@@ -148,14 +151,14 @@ def test_bad_credentials_or_no_server_stop_before_any_kernel(pg, tmp_path):
     for env, reason in ((child_env(DB_URL_FILE=str(url_file)), "password authentication failed"),
                         (child_env(DB_URL=closed), "Connection refused")):
         start = time.monotonic()
-        run = subprocess.run(_grade_cmd(course, "--jobs", "1"), cwd=REPO, env=env, capture_output=True, text=True,
+        run = subprocess.run(_grade_cmd(course, "--jobs", "1", "--assignment", SAMPLE_ASSIGNMENT), cwd=REPO, env=env, capture_output=True, text=True,
                              timeout=120)
         took = time.monotonic() - start
         assert run.returncode == 2, (run.stdout, run.stderr)
         assert "error: cannot open the gradebook postgresql://" in run.stderr and reason in run.stderr, run.stderr
         assert ":***@" in run.stderr and password not in run.stdout + run.stderr
         assert "Traceback" not in run.stderr and "distributed" not in run.stderr, run.stderr  # no cluster started
-        assert not course.autograded.exists() and not list(course.work.glob("*.csv")), "something was graded"
+        assert sorted(p.name for p in course.work.iterdir()) == ["submitted"], "something ran or was written"
         assert took < 60, f"{took:.0f} s to refuse"
     assert _ledger_rows(url) == 0
     # the password never goes on a command line: --db-url refuses one; DB_URL_FILE must be private
@@ -177,7 +180,7 @@ def _closed_port() -> int:
 def test_one_batch_at_a_time(pg, tmp_path, backend):
     """The Writer holds a lock for the whole batch; a second one is refused until the first is closed."""
     url = _database(pg, tmp_path)[0] if backend == "postgresql" else None
-    course = Course(tc.make_course(tmp_path / "course").root, work=tmp_path / "work", db_url=url)
+    course = Course(REPO, work=tmp_path / "work", db_url=url)  # the Writer reads only the gradebook
     course.work.mkdir()
     first = Writer(course)
     try:
