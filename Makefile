@@ -36,6 +36,7 @@ help:
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean   remove grading output and caches (keeps $(VENV))"
 	@echo "variables: DEVICE=auto|cpu|cuda  JOBS=N  ASSIGNMENT=name  SCHEDULER=tcp://host:port  STUDENTS=N"
+	@echo "           DB_URL_FILE=path (mode 600; its first line is the gradebook URL, e.g. postgresql://...)"
 
 setup: $(STAMP)
 

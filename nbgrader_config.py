@@ -17,7 +17,15 @@ c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
 c.CourseDirectory.solution_directory = os.path.join("grading", "solution")
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "grading", "gradebook.db")
+# The gradebook: $DB_URL, else the first line of the file $DB_URL_FILE names (chmod 600; how a URL with a
+# password reaches `nbgrader export` and the formgrader without a command line), else SQLite in grading/.
+if os.environ.get("DB_URL"):
+    c.CourseDirectory.db_url = os.environ["DB_URL"]
+elif os.environ.get("DB_URL_FILE"):
+    with open(os.environ["DB_URL_FILE"]) as f:
+        c.CourseDirectory.db_url = f.read().strip().splitlines()[0]
+else:
+    c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "grading", "gradebook.db")
 
 # One machine: the exchange (release, fetch, submit from JupyterLab) lives in grading/ too.
 c.Exchange.root = os.path.join(here, "grading", "exchange")

@@ -16,6 +16,8 @@ def main(argv=None) -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", type=Path, default=root, help="course root (default: this repository)")
     common.add_argument("--work", type=Path, default=None, help="grading folder (default: ROOT/grading)")
+    common.add_argument("--db-url", default=None, help="gradebook URL WITHOUT a password (peer auth, ~/.pgpass); "
+                        "one with a password belongs in $DB_URL or $DB_URL_FILE (default: those, else SQLite)")
     parser = argparse.ArgumentParser(prog="autograder", description="Build, grade and benchmark the embeddings course. "
                                      "The gradebook is $DB_URL or the file $DB_URL_FILE names (default: SQLite in the "
                                      "grading folder); a URL with a password never goes on a command line.")
@@ -52,7 +54,10 @@ def main(argv=None) -> int:
         # The sample class gets a fresh grading folder of its own, never the instructor's gradebook.
         work = args.root / "grading" / "sample-class"
         shutil.rmtree(work, ignore_errors=True)
-    course = Course(args.root, work=work, db_url=database_url())
+    if args.db_url and _has_password(args.db_url):
+        parser.error("--db-url must not hold a password (every process can read a command line): "
+                     "put the URL in $DB_URL or in a file named by $DB_URL_FILE (chmod 600)")
+    course = Course(args.root, work=work, db_url=args.db_url or database_url())
     if args.command == "release":
         from .release import release, sync_sources
         for notebook in sync_sources(course):
@@ -73,6 +78,16 @@ def main(argv=None) -> int:
         rows = bench(course)
         return 1 if any("error" in row for row in rows) else 0
     return 0
+
+
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password is not None
+    except ArgumentError:
+        return ":" in url.split("@")[0].split("//")[-1]
 
 
 def _peek_root(argv: list[str]) -> Path:
@@ -113,7 +128,7 @@ def _grading_options(p, s) -> None:
 
 def _grade(course: Course, args) -> int:
     from .executor import Limits
-    from .gradebook import grades
+    from .gradebook import GradebookError, grades
     from .pipeline import grade
     from .reports import grade_table
 
@@ -139,10 +154,14 @@ def _grade(course: Course, args) -> int:
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     mem_limit=int(args.mem_limit * 2**30) or None, threads=args.threads,
                     isolate=False if args.no_isolation else None)
-    report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler,
-                   device=None if args.device == "auto" else args.device,
-                   force=args.force or args.command == "demo", limits=limits,
-                   preload_models=False if args.no_preload_models else None, progress=not args.quiet)
+    try:
+        report = grade(course, args.assignment, jobs=args.jobs, scheduler=args.scheduler,
+                       device=None if args.device == "auto" else args.device,
+                       force=args.force or args.command == "demo", limits=limits,
+                       preload_models=False if args.no_preload_models else None, progress=not args.quiet)
+    except GradebookError as error:  # unreachable, refused or busy: said before any kernel started
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     table = grades(course)
     print()
     print(grade_table(table).to_string() if not table.empty else "no graded submissions")

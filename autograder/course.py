@@ -94,8 +94,12 @@ class Course:
 
         config = self.config(**sections)
         self.work.mkdir(parents=True, exist_ok=True)
-        # nbgrader runs the `alembic` and `jupyter` executables of its environment by name.
-        bin_dir = os.path.dirname(sys.executable)
-        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        tools_on_path()
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def tools_on_path() -> None:
+    """nbgrader runs the `alembic` and `jupyter` executables of its environment by name: put them on PATH."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")

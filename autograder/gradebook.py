@@ -5,7 +5,15 @@ source notebooks). Its grades and its ledger row (table autograder_results, next
 nbgrader's tables in the gradebook) are written in ONE database transaction by the
 grading process alone, so an interrupted batch leaves each submission either fully graded
 or untouched; the next run grades exactly the untouched ones.
+
+One batch writes a gradebook at a time: the Writer first checks that the database answers
+(a clear error before any kernel starts), then holds a lock for the whole batch (a
+PostgreSQL advisory lock, or an flock next to an SQLite file); a second `grade` on the
+same gradebook is refused with GradebookBusy. Both locks go with the process, even when
+it is killed. Errors name the URL with its password hidden.
 """
+import fcntl
+import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -13,19 +21,110 @@ from pathlib import Path
 
 import pandas as pd
 
-from .course import Course
+from .course import Course, tools_on_path
 from .records import Result
 
 LEDGER = "autograder_results"
+# pg_advisory_lock key of a grading batch (advisory locks are per database): the first 8 bytes of a hash
+BATCH_LOCK = int.from_bytes(hashlib.sha256(b"embeddings-course grading batch").digest()[:8], "big", signed=True)
+
+
+class GradebookError(RuntimeError):
+    """The gradebook cannot be used: unreachable, refused the credentials, or busy. The message is safe to print."""
+
+
+class GradebookBusy(GradebookError):
+    """Another grading batch holds the gradebook."""
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # unparsable: show the scheme only
+        return url.split(":", 1)[0] + "://..."
+
+
+def _reason(error: BaseException) -> str:
+    """The driver's own message (never the URL, which SQLAlchemy's wrapper may repeat)."""
+    orig = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(orig).strip().splitlines() if line.strip()]
+    return "; ".join(lines[:3]) or type(orig).__name__
+
+
+class BatchLock:
+    """Held for a whole batch; refused (GradebookBusy) while another process holds it. Checks the connection first."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.exc import SQLAlchemyError
+        from sqlalchemy.pool import NullPool
+
+        self.url, self._conn, self._file, self._engine = url, None, None, None
+        shown = safe_url(url)
+        args = {"connect_timeout": 10} if url.startswith("postgresql") else {}
+        try:
+            self._engine = create_engine(url, connect_args=args, poolclass=NullPool)
+            self._conn = self._engine.connect()
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+        except SQLAlchemyError as error:
+            self.release()
+            raise GradebookError(f"cannot open the gradebook {shown}: {_reason(error)}") from None
+        except ImportError as error:  # the dialect's driver is missing
+            self.release()
+            raise GradebookError(f"cannot open the gradebook {shown}: {error}") from None
+        busy = (f"another grading batch is writing the gradebook {shown}: wait for it to finish (or stop it) "
+                "and run again; nothing was graded by this one")
+        dialect = self._engine.dialect.name
+        if dialect == "postgresql":  # a session-level lock on this connection, kept until close()
+            got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": BATCH_LOCK}).scalar()
+            self._conn.commit()
+            if not got:
+                self.release()
+                raise GradebookBusy(busy)
+        elif dialect == "sqlite" and self._engine.url.database not in (None, "", ":memory:"):
+            self._file = open(f"{self._engine.url.database}.lock", "a")
+            try:
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.release()
+                raise GradebookBusy(busy) from None
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing drops the flock
+            self._file = None
+        if self._conn is not None:
+            self._conn.close()  # closing the session drops the advisory lock
+            self._conn = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
 class Writer:
-    """The only process that writes grades: nbgrader's gradebook plus the ledger, one transaction per submission."""
+    """The only process that writes grades: nbgrader's gradebook plus the ledger, one transaction per submission.
+
+    Raises GradebookError before touching anything when the database cannot be opened, and
+    GradebookBusy when another batch holds it."""
 
     def __init__(self, course: Course):
         from nbgrader.api import Gradebook
         from sqlalchemy import text
 
+        self.lock = BatchLock(course.db_url)
+        tools_on_path()  # nbgrader's Gradebook runs alembic by name
+        try:
+            self._open(course, Gradebook, text)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, course, Gradebook, text) -> None:
         import warnings
         # nbgrader's helpers trip SQLAlchemy autoflush warnings inside one transaction; they mean nothing here.
         warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -92,7 +191,10 @@ class Writer:
             gb.db.commit = real_commit
 
     def close(self) -> None:
-        self.gb.close()
+        try:
+            self.gb.close()
+        finally:
+            self.lock.release()
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -56,14 +56,16 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
         preload_models = any(needs_models(course, a) for a in assignments)
         options["preload_models"] = preload_models
     course.work.mkdir(parents=True, exist_ok=True)
-    if not scheduler:
-        from .sandbox import sweep_stale
-        sweep_stale()
-    for assignment in assignments:
-        register(course, [assignment])
+    # The gradebook first: unreachable, wrong credentials or another batch on it stop here (GradebookError),
+    # before any sandbox is swept, any assignment registered, or any Dask worker or kernel started.
     writer = Writer(course)
     report = {"graded": 0, "skipped": 0, "errors": []}
     try:
+        if not scheduler:
+            from .sandbox import sweep_stale
+            sweep_stale()
+        for assignment in assignments:
+            register(course, [assignment])
         ledger = writer.ledger()
         tasks = []
         for assignment in assignments:

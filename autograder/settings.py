@@ -48,6 +48,8 @@ def database_url() -> str | None:
         return os.environ["DB_URL"]
     path = os.environ.get("DB_URL_FILE")
     if path:
+        if not os.path.isfile(path):
+            raise SystemExit(f"DB_URL_FILE names {path}, which is not a file")
         if os.stat(path).st_mode & 0o077:
             raise SystemExit(f"{path} is readable by other users (chmod 600 it): it holds the gradebook's password")
         return Path(path).read_text().strip().splitlines()[0]

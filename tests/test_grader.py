@@ -226,21 +226,31 @@ def test_lost_dask_worker_loses_no_grade(tmp_path):
     course = _small_class(tmp_path / "course", 4, sleep=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=50) as cluster:
-        killed = []
+        killed = []  # (pid, ledger rows, submissions its worker was grading) at the kill
 
         def kill_one():
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not killed:
-                workers = [w for w in cluster.workers.values() if getattr(w, "process", None) and w.process.pid]
-                if workers and _ledger_rows(course) >= 1:
-                    os.kill(workers[0].process.pid, signal.SIGKILL)
-                    killed.append(workers[0].process.pid)
+                graded = _ledger_rows(course)
+                for nanny in list(cluster.workers.values()):
+                    state = cluster.scheduler.workers.get(getattr(nanny, "worker_address", None))
+                    busy = len(state.processing) if state is not None else 0
+                    if graded >= 1 and busy and getattr(nanny, "process", None) and nanny.process.pid:
+                        os.kill(nanny.process.pid, signal.SIGKILL)
+                        killed.append((nanny.process.pid, graded, busy))
+                        break
                 time.sleep(0.2)
 
         thread = threading.Thread(target=kill_one, daemon=True)
         thread.start()
         report = grade(course, scheduler=cluster.scheduler_address, limits=LIMITS, **QUIET)
         thread.join(timeout=1)
+    # a worker really died mid-batch: killed while grading, with submissions still ungraded, and gone after
+    assert killed, ("no worker was killed: the batch ended first", report)
+    pid, graded_then, busy = killed[0]
+    assert graded_then < 4 and busy >= 1, killed
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
     rows = summaries(course)
     assert len(rows) == 4 and all(r["runs"] == 1 for r in rows), (report, killed)
     assert report["graded"] + len(report["errors"]) == 4
