@@ -24,6 +24,8 @@ from adversarial import corpus
 from adversarial import tiny_course as tc
 from services import DaskCluster, Postgres, child_env
 
+pytestmark = pytest.mark.slow
+
 SAMPLE_ASSIGNMENT = "01_types"
 
 
