@@ -37,5 +37,6 @@ c.Execute.timeout = int(c.Grading.cell_timeout)  # stock nbgrader (make bench-gr
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Each assignment's mutation catalogue (autograder/mutants.py) stays with the instructor.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "mutants.py"]
+# Instructor-only files beside each source notebook never reach the release: the notebooks' text sources
+# (<notebook>.py, jupytext py:percent, solutions included) and the mutation catalogue (mutants.py).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]

@@ -73,3 +73,9 @@ def test_student_notebook_has_no_solutions_or_hidden_tests(assignment, notebook)
 def test_solution_code_strips_only_markers():
     source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
     assert solution_code(source) == "def f():\n    return 1"
+
+
+def test_release_holds_only_student_notebooks():
+    """The text sources (solutions included) and the mutation catalogues stay with the instructor."""
+    extra = [str(p.relative_to(COURSE.release)) for p in COURSE.release.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+    assert not extra, f"instructor files in the release: {extra}"
