@@ -88,9 +88,15 @@ bench: $(STAMP)
 bench-grade: student
 	$(OFFLINE) $(BIN)/autograder bench-grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) --students $(STUDENTS)
 
-lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' \
+# Re-resolve: a fresh virtual environment gets pyproject.toml's ranges (torch pinned to the CPU wheel), then
+# its whole installed set is frozen into requirements.lock. Review the diff before committing it.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet 'torch==2.13.0' -e '.[grader,test]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' \
 	  | sed -e '1i # The whole resolved dependency set, pinned. Regenerate with: make lock' > requirements.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf grading .pytest_cache test-artifacts
