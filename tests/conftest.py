@@ -35,6 +35,8 @@ SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1",
 
 def secret_lines(source_nb) -> list[str]:
     """The non-trivial lines (over 25 characters) of a source notebook's solutions and hidden tests:
-    none of them may reach students."""
+    none of them may reach students, unless the instructor also shows the same line in the open (a visible
+    test repeating a call, an API example in the text)."""
+    public = "\n".join(SECRET_BLOCK.sub("", cell.source) for cell in source_nb.cells)
     return [line.strip() for cell in source_nb.cells for _, block in SECRET_BLOCK.findall(cell.source)
-            for line in block.splitlines() if len(line.strip()) > 25]
+            for line in block.splitlines() if len(line.strip()) > 25 and line.strip() not in public]

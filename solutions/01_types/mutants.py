@@ -3,21 +3,13 @@
 Each entry replaces one answer cell (by grade_id) of the solution; see autograder/mutants.py.
 Run: nice -n 10 .venv/bin/python -m autograder.mutants 01_types --jobs 1 [--only <cell-or-name>]
 """
+import runpy
+from pathlib import Path
+
 from autograder.mutants import alternative, mutant
 
 # Bob's classic mistake (autograder/sample_answers/01_types.py): cosine without the zero-vector guard.
-BOB = '''\
-def cosine(u, v):
-    u, v = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
-    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
-
-
-def cosine_matrix(A, B):
-    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
-    A = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
-    B = B / np.maximum(np.linalg.norm(B, axis=1, keepdims=True), 1e-12)
-    return A @ B.T
-'''
+BOB = runpy.run_path(str(Path(__file__).resolve().parents[2] / "autograder" / "sample_answers" / "01_types.py"))["SOURCE"]
 
 _ONE_HOT_ROW = "out[np.arange(len(ids)), ids] = 1.0"
 _LOOKUP = "return np.asarray(E)[np.asarray(ids, dtype=np.int64).reshape(-1)]"
