@@ -25,13 +25,13 @@ class Agent:
         self.sock = sock
         self.ns = namespace                  # the kernel's user namespace (live)
         self.setup = dict(setup)             # the set-up's objects, as they were at the fork
-        self.setup_ids = {id(v): k for k, v in self.setup.items() if _shareable(v)}
+        self.setup_ids = setup_index(self.setup)
         self.handles: dict[int, object] = {}
 
     def rebase(self) -> None:
         """The set-up ran in this kernel itself (CUDA): share its objects, as they are now, by name."""
         self.setup = {k: self.ns[k] for k in self.setup if k in self.ns}
-        self.setup_ids = {id(v): k for k, v in self.setup.items() if _shareable(v)}
+        self.setup_ids = setup_index(self.setup)
 
     def __call__(self) -> None:
         """Serve the examiner until it says the test is over (or goes away)."""
@@ -119,15 +119,9 @@ class Agent:
     # -- what crosses ----------------------------------------------------------------------------------------
     def _tag(self, value):
         """Non-plain values: set-up objects by name, random generators by state, everything else a handle."""
-        name = self.setup_ids.get(id(value))
-        if name is not None and self.setup.get(name) is value:
-            return {"$ref": name}
-        state = _generator_state(value)
-        if state is not None:
-            return state
-        named = _library_name(value)
-        if named is not None:
-            return named
+        shared = shared_reference(value, self.setup, self.setup_ids)
+        if shared is not None:
+            return shared
         self.handles[id(value)] = value
         return {"$h": id(value), "type": wire.clip(type(value).__name__, 100), "callable": callable(value)}
 
@@ -230,6 +224,26 @@ def _mutables(values, out, agent):
 def _is_mutable(value) -> bool:
     import numpy as np
     return isinstance(value, (list, dict, np.ndarray)) or _generator_state(value) is not None or wire._is_tensor(value)
+
+
+def shared_reference(value, setup: dict, setup_ids: dict):
+    """How either side names a value the other side has its own copy of, or None.
+
+    A set-up object by its name, a random generator by its state, a library module, class or function by
+    its import path. Both processes forked from the same set-up, so each resolves the name to its own object.
+    """
+    name = setup_ids.get(id(value))
+    if name is not None and setup.get(name) is value:
+        return {"$ref": name}
+    state = _generator_state(value)
+    if state is not None:
+        return state
+    return _library_name(value)
+
+
+def setup_index(setup: dict) -> dict:
+    """id -> name of the set-up objects passed by reference (plain immutable values are simply copied)."""
+    return {id(v): k for k, v in setup.items() if _shareable(v)}
 
 
 def _library_name(value):

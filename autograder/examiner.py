@@ -15,13 +15,13 @@ import builtins
 import contextlib
 import functools
 import io
-import os
 import select
 import socket
 import time
 import types
 
 from . import wire
+from .agent import setup_index, shared_reference
 
 
 # -- which names a test takes from the student ---------------------------------------------------------------
@@ -144,8 +144,7 @@ class Remote:
     def __init__(self, sock: socket.socket, setup: dict, cancel: socket.socket | None = None):
         self.sock = sock
         self.cancel = cancel
-        self.setup_ids = {id(v): k for k, v in setup.items()
-                          if not (v is None or isinstance(v, (bool, int, float, str, bytes, tuple, type(os))))}
+        self.setup_ids = setup_index(setup)
         self.setup = setup
         self.deadline = None
         self.calls = 0
@@ -235,17 +234,9 @@ class Remote:
             if value._remote is not self:
                 raise wire.Unsendable("a handle from another kernel")
             return {"$h": value._id}
-        name = self.setup_ids.get(id(value))
-        if name is not None and self.setup.get(name) is value:
-            return {"$ref": name}
-        from .agent import _generator_state
-        state = _generator_state(value)
-        if state is not None:
-            return state
-        from .agent import _library_name
-        named = _library_name(value)
-        if named is not None:
-            return named
+        shared = shared_reference(value, self.setup, self.setup_ids)
+        if shared is not None:
+            return shared
         if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)):
             self.callbacks[id(value)] = value  # runs here, on plain data, when student code calls it
             return {"$cb": id(value)}
