@@ -118,8 +118,12 @@ class Agent:
 
     # -- what crosses ----------------------------------------------------------------------------------------
     def _tag(self, value):
-        """Non-plain values: set-up objects by name, random generators by state, everything else a handle."""
-        shared = shared_reference(value, self.setup, self.setup_ids)
+        """Non-plain values: random generators by state, library objects by name, everything else a handle.
+
+        Never a set-up object by name: the student's copy may have changed (a model fine-tuned in place), and
+        the examiner's own copy must stay as the set-up made it.
+        """
+        shared = shared_reference(value, {}, {})
         if shared is not None:
             return shared
         self.handles[id(value)] = value

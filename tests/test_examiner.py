@@ -173,3 +173,21 @@ def test_cuda_never_reaches_the_zygote(monkeypatch):
     assert gpu.rerun_setup and gpu.zygote_env()["DEVICE"] == "cpu"
     assert not cpu.rerun_setup and cpu.zygote_env()["DEVICE"] == "cpu"
     assert "DB_URL" not in gpu.zygote_env()  # secrets never reach a zygote, so never a kernel
+
+
+def test_set_up_objects_stay_the_examiners_own():
+    """A student call that changes a set-up object changes the student's copy; the examiner's stays as set up,
+    and what the call returns is the student's (changed) object."""
+    fixture = np.arange(4.0)
+    student_copy = fixture.copy()
+
+    def corrupt_and_return(values):
+        values[:] = 0.0
+        return values
+
+    pair = Pair({"corrupt_and_return": corrupt_and_return}, setup={"np": np, "fixture": fixture})
+    pair.agent.setup["fixture"] = student_copy  # the student kernel's own copy of the set-up (a fork in grading)
+    pair.agent.setup_ids = {id(student_copy): "fixture"}
+    result = pair.test("got = corrupt_and_return(fixture)\nassert (np.asarray(got) == 0).all()\n"
+                       "assert (fixture == np.arange(4.0)).all(), 'the examiner copy changed'", ["corrupt_and_return"])
+    assert result["status"] == "ok", result
