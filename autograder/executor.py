@@ -324,9 +324,9 @@ def _complete(buffer: bytes):
 
 def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env: dict | None = None) -> NotebookRun:
     """Execute the code cells of `plan` (dicts with index, kind, grade_id, source, cell_type, setup) in order."""
-    start = time.monotonic()
     code = [cell for cell in plan if cell["cell_type"] == "code"]
-    setup = launcher.warm()
+    setup = launcher.warm()  # the worker's zygote and its set-up: once per worker, not this submission's time
+    start = time.monotonic()
     n_setup = sum(1 for cell in code if cell.get("setup"))
     names = student_names([{"kind": c["kind"], "source": c.get("reference", c["source"])} for c in code], n_setup)
     session = Session(launcher, limits, env)
