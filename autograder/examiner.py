@@ -41,49 +41,34 @@ def bound_names(source: str) -> set[str]:
         tree = ast.parse(python_source(source))
     except SyntaxError:
         return set()
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     names: set[str] = set()
 
-    def targets(node):
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name):
-                names.add(sub.id)
+    def module_level(node):
+        """`node` and everything under it, except what is inside a function or class (its own scope)."""
+        yield node
+        if isinstance(node, scopes + (ast.Lambda,)):
+            return
+        for child in ast.iter_child_nodes(node):
+            yield from module_level(child)
 
-    def visit(body):
-        for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.add(node.name)
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.Global):
-                        names.update(sub.names)
-                continue
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    names.add((alias.asname or alias.name).split(".")[0])
-                continue
-            for sub in ast.walk(node):
-                if isinstance(sub, (ast.Assign,)):
-                    for t in sub.targets:
-                        targets(t)
-                elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
-                    targets(sub.target)
-                elif isinstance(sub, (ast.For, ast.AsyncFor)):
-                    targets(sub.target)
-                elif isinstance(sub, ast.withitem) and sub.optional_vars is not None:
-                    targets(sub.optional_vars)
-                elif isinstance(sub, ast.ExceptHandler) and sub.name:
-                    names.add(sub.name)
-                elif isinstance(sub, ast.NamedExpr):
-                    targets(sub.target)
-                elif isinstance(sub, ast.Delete):
-                    for t in sub.targets:
-                        targets(t)
-                elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    pass
-            for sub in ast.walk(node):  # nested defs inside if/try blocks at module level
-                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and sub in getattr(node, "body", []):
-                    names.add(sub.name)
+    def targets(*nodes):
+        names.update(n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name))
 
-    visit(tree.body)
+    for node in module_level(tree):
+        if isinstance(node, scopes):
+            names.add(node.name)
+            names.update(g for sub in ast.walk(node) if isinstance(sub, ast.Global) for g in sub.names)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.Assign, ast.Delete)):
+            targets(*node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+            targets(node.target)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            targets(node.optional_vars)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
     return names
 
 
