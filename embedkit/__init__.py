@@ -13,11 +13,12 @@ from .data import data_path
 from .progress import progress
 from .plots import configure_plotly
 from . import checks
+from .claims import claim
 
 __all__ = [
     "setup", "is_grading", "quiet", "get_device", "seed_everything",
     "ModelNotAvailable", "resolve_model", "load_sentence_model", "load_hf_model",
-    "GloVe", "load_glove", "data_path", "progress", "checks", "configure_plotly",
+    "GloVe", "load_glove", "data_path", "progress", "checks", "claim", "configure_plotly",
 ]
 
 

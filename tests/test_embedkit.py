@@ -199,3 +199,11 @@ def test_checks_messages_teach():
         checks.assert_close([np.nan], [0.0], hint="guard the zero norm")
     with pytest.raises(AssertionError, match="largest difference"):
         checks.assert_close([1.0, 2.5], [1.0, 2.0])
+
+
+def test_claim_prints_its_verdict(capsys):
+    assert ek.claim("a beats b", 0.7 > 0.6, "0.70 vs 0.60") is True
+    assert ek.claim("b beats a", 0.6 > 0.7) is False
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[claim] a beats b — holds (0.70 vs 0.60)"
+    assert out[1].startswith("[claim] b beats a — DOES NOT HOLD")
