@@ -389,6 +389,10 @@ class Examiner:
     def __init__(self, shell, remote: Remote):
         self.shell = shell
         self.remote = remote
+        # The verdict is the exception itself (run() reads it). IPython's formatted traceback, which inspects
+        # every loaded module and cost a failing test about 0.15 s, is never shown to anyone: skip it.
+        shell.showtraceback = lambda *args, **kwargs: None
+        shell.showsyntaxerror = lambda *args, **kwargs: None
         self._patch_seed()
 
     def _patch_seed(self) -> None:
