@@ -62,6 +62,17 @@ print(json.dumps({{"wall_s": wall, "ok": ok, "peak_mib": resource.getrusage(reso
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def disagreements(ours: Course, theirs: Course, assignment: str) -> pd.DataFrame:
+    """The test cells the two graders scored differently: student, notebook, cell, ours, stock."""
+    from .gradebook import cell_scores
+
+    keys = ["student", "notebook", "cell"]
+    both = cell_scores(ours, assignment).merge(cell_scores(theirs, assignment), on=keys, how="outer",
+                                               suffixes=("_ours", "_stock"))
+    differ = both[both.score_ours.fillna(-1) != both.score_stock.fillna(-1)]
+    return differ[keys + ["score_ours", "score_stock"]].rename(columns={"score_ours": "ours", "score_stock": "stock"})
+
+
 def bench_grade(root: Path, assignments: list[str] | None = None, students: int = 20, jobs: int = 2,
                 stock: bool = True, log=print) -> dict:
     """Grade a generated class of each assignment with this pipeline and with stock nbgrader; print the table."""
@@ -99,6 +110,9 @@ def bench_grade(root: Path, assignments: list[str] | None = None, students: int 
                 out["same_scores"] = bool(len(a) == len(b) and (a == b).all())
                 log(f"  stock nbgrader: {out['stock']['wall_s']:.1f} s; ratio {out['ratio']:.2f}x; "
                     f"same scores: {out['same_scores']}")
+                if not out["same_scores"]:
+                    out["disagreements"] = disagreements(ours, theirs, assignment)
+                    log("  cells scored differently (ours vs stock):\n" + out["disagreements"].to_string(index=False))
             results[assignment] = out
     header = (f"{'assignment':16s} {'stock s':>8s} {'ours s':>7s} {'ratio':>6s} {'per sub':>8s} {'after set-up':>12s} "
               f"{'floor':>6s} {'start':>6s} {'set-up':>7s} {'kernel MiB':>10s} {'same':>5s}")
