@@ -218,8 +218,15 @@ def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, 
 
 # -- through the real grader: every entry a student of a generated class, graded in one batch ----------------
 
-def graded(course: Course, assignments: list[str], jobs: int = 2, log=print) -> dict[str, list[Outcome]]:
-    """Grade every catalogue entry of `assignments` as a submission with the real pipeline (examiner, sandbox)."""
+def selected(entries: list[Entry], only: list[str] | None) -> list[Entry]:
+    """The entries whose cell or name contains one of the `only` texts (all of them without `only`)."""
+    return [e for e in entries if not only or any(s in e.cell or s in e.name for s in only)]
+
+
+def graded(course: Course, assignments: list[str], jobs: int = 2, log=print,
+           only: list[str] | None = None) -> dict[str, list[Outcome]]:
+    """Grade the catalogue entries of `assignments` (those `only` selects) as submissions with the real
+    pipeline (examiner, sandbox)."""
     import tempfile
 
     from .gradebook import summaries
@@ -231,7 +238,7 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print) -> 
         plan: dict[str, tuple[str, Entry]] = {}
         results: dict[str, list[Outcome]] = {a: [] for a in assignments}
         for assignment in assignments:
-            entries = catalogue(course, assignment)
+            entries = selected(catalogue(course, assignment), only)
             for notebook in course.notebooks(assignment):
                 source_nb = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
                 release_nb = nbformat.read(course.release / assignment / f"{notebook}.ipynb", as_version=4)
@@ -308,13 +315,11 @@ def main(argv=None) -> int:
     assignments = [a for a in (args.assignments or course.assignments()) if catalogue(course, a)]
     started = time.perf_counter()
     if args.grade:
-        outcomes = graded(course, assignments, jobs=args.jobs)
+        outcomes = graded(course, assignments, jobs=args.jobs, only=args.only)
     else:
         outcomes = {}
         for assignment in assignments:
-            entries = catalogue(course, assignment)
-            if args.only:
-                entries = [e for e in entries if any(s in e.cell or s in e.name for s in args.only)]
+            entries = selected(catalogue(course, assignment), args.only)
             outcomes[assignment] = quick(course, assignment, entries, jobs=args.jobs)
     status, rows = 0, []
     for assignment in assignments:
