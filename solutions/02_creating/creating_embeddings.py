@@ -39,8 +39,8 @@
 # tensors, `nn.Module`, autograd and an optimizer step; the chain rule and the logistic sigmoid; what an SVD is.
 #
 # **Effort.** About 6–9 hours for most students (the gradient derivation and the two training loops take the
-# longest). **Run time**: the whole notebook runs in about 15 s on a laptop CPU (13 s measured on the 2-core
-# machine it is graded on, most of it the Setup: libraries and the pretrained MiniLM); nothing needs a GPU.
+# longest). **Run time**: the whole notebook runs in well under a minute on a 2-core CPU, most of it the Setup
+# (libraries, and the pretrained MiniLM embedding 800 held-out sentences); nothing needs a GPU.
 #
 # The word corpus (`data/word_corpus.txt`) is small — 20,000 sentences, about 320 word types — and generated
 # by a seeded script (`data/make_word_corpus.py`) that plants the structure real text has: **semantic
@@ -74,7 +74,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import plotly.express as px
 import plotly.graph_objects as go
-from scipy.stats import spearmanr
+from scipy.stats import binomtest, spearmanr
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
@@ -242,16 +242,20 @@ class BagOfWords(nn.Module):
 
 
 paraphrases = [line.split(",") for line in ek.data_path("paraphrases.csv").read_text().splitlines()[1:]]
-para_train = [(a, b) for a, b, split in paraphrases if split == "train"]
-para_test = [(a, b) for a, b, split in paraphrases if split == "test"]
-text_vocab = build_text_vocab(s for pair in para_train for s in pair)
+para_train = [(a, b) for a, b, split, _ in paraphrases if split == "train"]
+para_in = [(a, b) for a, b, split, _ in paraphrases if split == "test_in_lexicon"]      # training words only
+para_out = [(a, b) for a, b, split, _ in paraphrases if split == "test_out_of_lexicon"]  # keys with unseen synonyms
+near_miss_in = np.array([kind for *_, split, kind in paraphrases if split == "test_in_lexicon"])  # swap, subject, ...
+text_vocab = build_text_vocab(s for pair in para_train for s in pair)  # from the training pairs only
 train_a, train_b = (to_ids([p[i] for p in para_train], text_vocab) for i in (0, 1))
-test_a, test_b = (to_ids([p[i] for p in para_test], text_vocab) for i in (0, 1))
-print(f"paraphrases: {len(para_train)} training pairs, {len(para_test)} held-out pairs, {len(text_vocab)} token types")
+test_in_a, test_in_b = (to_ids([p[i] for p in para_in], text_vocab) for i in (0, 1))
+test_out_a, test_out_b = (to_ids([p[i] for p in para_out], text_vocab) for i in (0, 1))
+print(f"paraphrases: {len(para_train)} training pairs, {len(para_in)} + {len(para_out)} held-out pairs (in / out of "
+      f"the training lexicon), {len(text_vocab)} token types")
 
 minilm = ek.load_sentence_model(device="cpu")  # pretrained all-MiniLM-L6-v2, the reference line of part 8
-minilm_test_a = minilm.encode([a for a, _ in para_test])
-minilm_test_b = minilm.encode([b for _, b in para_test])
+minilm_in = [minilm.encode([p[i] for p in para_in]) for i in (0, 1)]
+minilm_out = [minilm.encode([p[i] for p in para_out]) for i in (0, 1)]
 
 # %% nbgrader={"grade": false, "grade_id": "clip-data", "locked": true, "schema_version": 3, "solution": false, "task": false}
 digits = load_digits()
@@ -1231,6 +1235,28 @@ fig = go.Figure([go.Bar(name=name, x=["Spearman"] + [f"analogy: {r}" for r in ac
 fig.update_layout(barmode="group", title="The same corpus, two ways to embed it", yaxis_range=[0, 1])
 fig.show()
 
+category_of = {w: c for w, c, _ in category_rows}
+same_category = {name: np.mean([category_of.get(n) == category_of[w] for w in ("dog", "apple") for n in nearest(E, w, 4)])
+                 for name, E in (("SGNS", E_sgns), ("PPMI", E_ppmi))}
+n_of = {str(r): int(np.sum(analogy_relation == r)) for r in dict.fromkeys(analogy_relation)}
+ci = {r: binomtest(round(a * n_of[r]), n_of[r]).proportion_ci(method="wilson") for r, a in sgns_analogy.items() if r in n_of}
+print("SGNS analogy accuracy, 95% Wilson intervals:", "  ".join(f"{r} [{c.low:.2f}, {c.high:.2f}] of {n_of[r]}"
+                                                                for r, c in ci.items()))
+ek.claim("Both methods recover the categories: Spearman above 0.8 for both, and the 4 nearest neighbours of dog and "
+         "apple are of their category", min(sgns_rho, ppmi_rho) > 0.8 and min(same_category.values()) == 1,
+         f"Spearman {sgns_rho:.3f} / {ppmi_rho:.3f}; neighbours of the same category {same_category}")
+ek.claim("SGNS ranks the word pairs a little better than PPMI + SVD", 0 < low and high < 0.2,
+         f"Spearman difference {low:+.3f} to {high:+.3f}")
+ek.claim("PPMI + SVD answers only a few percent of the analogies, SGNS most of them",
+         ppmi_analogy["all"] < 0.1 and sgns_analogy["all"] > 0.5,
+         f"{ppmi_analogy['all']:.3f} / {sgns_analogy['all']:.3f} of {len(analogy_ids)}")
+ek.claim("SGNS answers nearly all gender questions and most plurals", ci["gender"].low > 0.9 and ci["plural"].low > 0.5,
+         f"gender from {ci['gender'].low:.2f}, plural from {ci['plural'].low:.2f}")
+ek.claim("SGNS answers capitals and nationalities far less often (about half or fewer) than gender and plural questions",
+         max(ci["capital"].high, ci["nationality"].high) < min(ci["gender"].low, ci["plural"].low)
+         and max(ci["capital"].low, ci["nationality"].low) < 0.5,
+         f"capital up to {ci['capital'].high:.2f}, nationality up to {ci['nationality'].high:.2f}")
+
 # %% nbgrader={"grade": true, "grade_id": "test_svd", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 M_t = np.diag([4.0, 1.0, 9.0])
 E_t = as_array(svd_embeddings(M_t, 2), "svd_embeddings(M, 2)", shape=(3, 2))
@@ -1265,12 +1291,13 @@ assert rho_c > 0.75, f"SVD embeddings of the corpus PPMI: Spearman {rho_c:.3f}, 
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "compare-note", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# Both methods recover the **categories** (Spearman well above 0.8 for both; dog's neighbours are animals,
-# apple's are fruit), SGNS a little better. The analogies tell them apart: the truncated PPMI factorisation ranks
-# similar words well but does not lay the relations out as parallel offsets (it answers only a few percent of
-# the analogies), while SGNS, trained on the same co-occurrences, answers most of them overall — all of the
-# gender questions and most plurals, but fewer than half of the capitals and nationalities (the numbers above; the
-# interval printed with them shows how sure the Spearman comparison is over 389 pairs). Levy, Goldberg & Dagan (2015) show that much of the gap between the two closes with SGNS's
+# Both methods recover the **categories** (Spearman above 0.8 for both; dog's neighbours are animals,
+# apple's are fruit), SGNS a little better (the bootstrap interval over the 389 pairs says how sure that is).
+# The analogies tell them apart: the truncated PPMI factorisation ranks similar words well but does not lay the
+# relations out as parallel offsets (it answers only a few percent of the analogies), while SGNS, trained on the
+# same co-occurrences, answers most of them overall — nearly all of the gender questions and most plurals, but
+# far fewer of the capitals and nationalities, about half or less (the `[claim]` lines above check each of these
+# against the intervals). Levy, Goldberg & Dagan (2015) show that much of the gap between the two closes with SGNS's
 # tricks (subsampling, smoothed context distribution, more dimensions) ported to the counts.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "infonce-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1409,28 +1436,49 @@ assert_close(l_g, (info_nce_reference(q_h, k_h, 1e-3) + info_nce_reference(k_h, 
 temperatures = np.logspace(-2.5, 1, 40)
 g = torch.Generator().manual_seed(SEED)
 base = torch.randn(256, 32, generator=g)
-fig = go.Figure()
+fig, curves = go.Figure(), {}
 for label, noise_level in (("close copies (noise 0.3)", 0.3), ("noisy copies (noise 1)", 1.0),
                            ("very noisy (noise 3)", 3.0), ("unrelated pairs", None)):
     other = torch.randn(256, 32, generator=g) if noise_level is None else base + noise_level * torch.randn(256, 32, generator=g)
-    fig.add_scatter(x=temperatures, y=[info_nce(base, other, float(t)).item() for t in temperatures], name=label)
+    curves[label] = np.array([info_nce(base, other, float(t)).item() for t in temperatures])
+    fig.add_scatter(x=temperatures, y=curves[label], name=label)
 fig.add_hline(y=np.log(256), line_dash="dot", annotation_text="chance: log B")
 fig.update_layout(title="InfoNCE against the temperature (B = 256)", xaxis_type="log", xaxis_title="temperature τ",
                   yaxis_title="loss")
 fig.show()
+close, very_noisy, unrelated = (curves[k] for k in ("close copies (noise 0.3)", "very noisy (noise 3)", "unrelated pairs"))
+ek.claim("At a high temperature every loss approaches log B", all(abs(c[-1] - np.log(256)) < 0.1 for c in curves.values()),
+         f"at τ = {temperatures[-1]:.0f}: " + ", ".join(f"{c[-1]:.3f}" for c in curves.values()) + f"; log B = {np.log(256):.3f}")
+ek.claim("At the lowest temperature close copies approach 0 and unrelated pairs rise above log B",
+         close[0] < 0.1 and unrelated[0] > np.log(256), f"{close[0]:.3f} and {unrelated[0]:.3f}")
+best_t = int(np.argmin(very_noisy))
+ek.claim("The very noisy copies fall below log B, then rise again: an intermediate temperature is best for them",
+         very_noisy[best_t] < np.log(256) and 0 < best_t < len(temperatures) - 1 and very_noisy[0] > very_noisy[best_t] + 0.5,
+         f"lowest {very_noisy[best_t]:.3f} at τ = {temperatures[best_t]:.3f}, {very_noisy[0]:.3f} at τ = {temperatures[0]:.4f}")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "sent-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 8. A sentence encoder trained from scratch on paraphrases (3 points)
 #
-# `data/paraphrases.csv` holds 2,200 pairs of sentences that mean the same but share almost no content words
-# ("the physician repaired the couch yesterday" / "the day before, the sofa was mended by the doctor"); 200
-# pairs are held out, with meanings (combinations of subject, verb, object and time) never seen in training —
-# but built from the same synonym lexicon. Our encoder is as simple as it gets: average the word vectors of a
-# sentence, then a linear layer (`BagOfWords`, defined in the Setup; one encoder for both sides). Starting from
-# random vectors it cannot match paraphrases — the only way to learn that "physician" and "doctor" mean the same
-# is contrastive training: pull each sentence toward its paraphrase, push it from the other sentences of the
-# batch.
+# `data/paraphrases.csv` (made by the seeded `data/make_paraphrases.py`; its data card is `data/README.md`) holds
+# pairs of sentences that mean the same but share no content word ("the physician repaired the couch
+# yesterday" / "the day before the sofa was mended by the doctor"): 2,000 pairs for training and two held-out
+# sets of 200 pairs whose meanings (combinations of subject, verb, object and time) never occur in training:
+#
+# * **in the lexicon**: every word of the held-out pairs also occurs in the training pairs;
+# * **out of the lexicon**: in three of the four slots, the second sentence (the key) uses a synonym that no
+#   training pair contains ("the medic", "mislaid", "overnight"). Our encoder has never seen these words.
+#
+# Both held-out sets are built of **near misses**: every meaning has a twin among the candidates that differs in
+# one slot ("… the sofa yesterday" / "… the sofa last week") or swaps the two people ("the doctor thanked the
+# teacher" / "the teacher thanked the doctor"), and the twin's key often repeats the query's own words. The
+# right key shares no content word with the query; wrong ones do.
+#
+# Our encoder is as simple as it gets: average the word vectors of a sentence, then a linear layer
+# (`BagOfWords`, defined in the Setup; one encoder for both sides). Its vocabulary is that of the training pairs;
+# every other word maps to `<unk>`. Starting from random vectors it cannot match paraphrases — the only way to
+# learn that "physician" and "doctor" mean the same is contrastive training: pull each sentence toward its
+# paraphrase, push it from the other sentences of the batch.
 #
 # Write two functions:
 #
@@ -1446,7 +1494,7 @@ fig.show()
 #   pattern `optimizer = torch.optim.Adam(params, lr=...)`, then per step `optimizer.zero_grad()`,
 #   `loss.backward()`, `optimizer.step()`.
 #
-# Pretrained all-MiniLM-L6-v2 (trained on a billion sentence pairs) is the reference line.
+# Pretrained all-MiniLM-L6-v2 (trained on a billion sentence pairs, never on ours) is the reference line.
 
 # %% nbgrader={"grade": false, "grade_id": "contrastive", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def retrieval_accuracy(queries, keys):
@@ -1520,49 +1568,132 @@ assert_close(retrieval_accuracy(Q_r, K_r), np.mean((Qn @ Kn.T).argmax(1) == np.a
 start = time.perf_counter()
 gen = torch.Generator().manual_seed(SEED)
 sentence_encoder = BagOfWords(len(text_vocab), 64, gen).to(DEVICE)
+held_out = {"in the lexicon": (test_in_a, test_in_b, minilm_in), "out of the lexicon": (test_out_a, test_out_b, minilm_out)}
 
 
-def test_accuracy(encoder):
+def encode(encoder, ids):
     with torch.no_grad():
-        return retrieval_accuracy(encoder(test_a.to(DEVICE)), encoder(test_b.to(DEVICE)))
+        return encoder(ids.to(DEVICE))
 
 
-sent_acc = [test_accuracy(sentence_encoder)]
+sent_acc = {split: [retrieval_accuracy(encode(sentence_encoder, a), encode(sentence_encoder, b))]
+            for split, (a, b, _) in held_out.items()}
 sent_losses = []
 for epoch in ek.progress(range(5), desc="sentence encoder"):
     sent_losses += train_contrastive(sentence_encoder, sentence_encoder, train_a.to(DEVICE), train_b.to(DEVICE), epochs=1,
                                      batch_size=100, temperature=0.05, lr=0.01, generator=gen)
-    sent_acc.append(test_accuracy(sentence_encoder))
+    for split, (a, b, _) in held_out.items():
+        sent_acc[split].append(retrieval_accuracy(encode(sentence_encoder, a), encode(sentence_encoder, b)))
 sent_time = time.perf_counter() - start
-print(f"trained in {sent_time:.1f} s; held-out retrieval accuracy {sent_acc[0]:.3f} -> {sent_acc[-1]:.3f} (chance {1 / len(para_test):.3f})")
-minilm_acc = retrieval_accuracy(minilm_test_a, minilm_test_b)
-print(f"pretrained all-MiniLM-L6-v2 (embeddings computed in the Setup): {minilm_acc:.3f}")
-fig = go.Figure(go.Scatter(x=list(range(len(sent_acc))), y=sent_acc, mode="lines+markers", name="bag of words, from scratch"))
-fig.add_hline(y=minilm_acc, line_dash="dash", annotation_text="pretrained MiniLM")
-fig.add_hline(y=1 / len(para_test), line_dash="dot", annotation_text="chance")
-fig.update_layout(title="Held-out paraphrase retrieval, 200 candidates, in the training lexicon (in-domain)",
-                  xaxis_title="epoch", yaxis_title="accuracy", yaxis_range=[0, 1.02])
+minilm_acc = {split: retrieval_accuracy(*m) for split, (_, _, m) in held_out.items()}
+print(f"trained in {sent_time:.1f} s; held-out retrieval accuracy among 200 candidates (chance {1 / len(para_in):.3f}):")
+for split in held_out:
+    print(f"  {split:>18}: from scratch {sent_acc[split][0]:.3f} -> {sent_acc[split][-1]:.3f}   "
+          f"pretrained MiniLM {minilm_acc[split]:.3f}")
+
+fig = go.Figure()
+for (split, acc), colour in zip(sent_acc.items(), ("#1f77b4", "#d62728")):
+    fig.add_scatter(x=list(range(len(acc))), y=acc, mode="lines+markers", name=f"bag of words from scratch, {split}",
+                    line_color=colour)
+    fig.add_scatter(x=[0, len(acc) - 1], y=[minilm_acc[split]] * 2, mode="lines", name=f"pretrained MiniLM, {split}",
+                    line=dict(color=colour, dash="dash"))
+fig.add_hline(y=1 / len(para_in), line_dash="dot", annotation_text="chance")
+fig.update_layout(title="Held-out paraphrase retrieval among 200 near-miss candidates", xaxis_title="epoch",
+                  yaxis_title="accuracy", yaxis_range=[0, 1.02])
 fig.show()
 
-unseen = ["my laptop battery died during the meeting", "please send the invoice before friday",
-          "the printer in our office is out of toner"]
-unseen_ids = to_ids(unseen, text_vocab)
 id2token = {i: t for t, i in text_vocab.items()}
-for text, row in zip(unseen, unseen_ids.tolist()):
-    print(f"  {text!r} as the encoder sees it: {' '.join(id2token[i] for i in row if i > 0)}")
-print(f"share of unknown tokens in these {len(unseen)} everyday sentences: {(unseen_ids == 1).sum().item() / (unseen_ids > 0).sum().item():.2f}")
+for (query, key), row in list(zip(para_out, test_out_b.tolist()))[:3]:
+    print(f"  out of the lexicon: {query!r} / {key!r}; the key as the encoder sees it: "
+          f"{' '.join(id2token[i] for i in row if i > 0)}")
+print(f"share of unknown tokens in the out-of-lexicon keys: {(test_out_b == 1).sum().item() / (test_out_b > 0).sum().item():.2f}")
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "sent-uncertainty", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# 200 queries per set is a small sample: an accuracy near 0.5 measured on 200 queries is uncertain by about
+# ±0.07. Before reading the numbers, we bootstrap them: resample the queries with replacement (each query keeps
+# its 200 candidates), recompute the accuracies, and take the middle 95% of the differences. When two methods
+# are compared on the same queries the bootstrap is **paired** (one resample for both), which removes the
+# variation the two share.
+
+# %%
+def retrieved(queries, keys):
+    """Per query, the index of the most cosine-similar key (retrieval_accuracy is the share of i with i here)."""
+    return (unit_rows(as_array(queries)) @ unit_rows(as_array(keys)).T).argmax(axis=1)
+
+
+def bootstrap_interval(statistic, *samples, resamples=2000, seed=0):
+    """95% percentile interval of statistic(*resampled samples); each sample (an array of per-query values) is
+    resampled with replacement on its own, so pass two arrays of one set as ONE 2-row array to pair them."""
+    rng = np.random.default_rng(seed)
+    draws = [statistic(*(x[..., rng.integers(0, x.shape[-1], x.shape[-1])] for x in samples)) for _ in range(resamples)]
+    return np.percentile(draws, [2.5, 97.5])
+
+
+pick = {(split, "scratch"): retrieved(encode(sentence_encoder, a), encode(sentence_encoder, b))
+        for split, (a, b, _) in held_out.items()}
+pick.update({(split, "MiniLM"): retrieved(*m) for split, (_, _, m) in held_out.items()})
+own = np.arange(len(para_in))
+hit = {key: p == own for key, p in pick.items()}
+IN, OUT = held_out
+twin = own ^ 1  # the generator writes near-miss twins as rows 2k and 2k + 1 of a split
+swap = near_miss_in == "swap"
+minilm_wrong = ~hit[IN, "MiniLM"]
+twin_share = float(np.mean(pick[IN, "MiniLM"][minilm_wrong] == twin[minilm_wrong]))
+
+diff = lambda pair: pair[0].mean() - pair[1].mean()  # noqa: E731 (a one-line statistic)
+gap_in = bootstrap_interval(diff, np.stack([hit[IN, "scratch"], hit[IN, "MiniLM"]]))    # paired: the same queries
+gap_out = bootstrap_interval(diff, np.stack([hit[OUT, "MiniLM"], hit[OUT, "scratch"]]))
+change_minilm = bootstrap_interval(lambda o, i: o.mean() - i.mean(), hit[OUT, "MiniLM"], hit[IN, "MiniLM"])
+gap_swap = bootstrap_interval(lambda o, s: o.mean() - s.mean(), hit[IN, "scratch"][~swap], hit[IN, "scratch"][swap])
+print(f"in the lexicon:     from scratch - MiniLM = {diff(np.stack([hit[IN, 'scratch'], hit[IN, 'MiniLM']])):+.3f}, "
+      f"95% interval [{gap_in[0]:+.3f}, {gap_in[1]:+.3f}]")
+print(f"out of the lexicon: MiniLM - from scratch = {diff(np.stack([hit[OUT, 'MiniLM'], hit[OUT, 'scratch']])):+.3f}, "
+      f"95% interval [{gap_out[0]:+.3f}, {gap_out[1]:+.3f}]")
+print(f"MiniLM, out of - in the lexicon = {hit[OUT, 'MiniLM'].mean() - hit[IN, 'MiniLM'].mean():+.3f}, "
+      f"95% interval [{change_minilm[0]:+.3f}, {change_minilm[1]:+.3f}] (different queries: resampled apart)")
+print(f"from scratch, in the lexicon: {hit[IN, 'scratch'][swap].mean():.3f} on the {swap.sum()} queries whose twin swaps "
+      f"the two people, {hit[IN, 'scratch'][~swap].mean():.3f} on the other {(~swap).sum()}; other - swap 95% interval "
+      f"[{gap_swap[0]:+.3f}, {gap_swap[1]:+.3f}]")
+print(f"MiniLM, in the lexicon: {twin_share:.2f} of its {minilm_wrong.sum()} wrong answers are the query's near-miss twin "
+      f"(1 of the 199 wrong keys)")
+best = max(max(acc[-1] for acc in sent_acc.values()), *minilm_acc.values())
+ek.claim("In the training lexicon, the encoder trained from scratch retrieves more paraphrases than MiniLM",
+         gap_in[0] > 0, f"difference {gap_in[0]:+.3f} to {gap_in[1]:+.3f}")
+ek.claim("Out of the lexicon, MiniLM retrieves more paraphrases than the encoder trained from scratch",
+         gap_out[0] > 0, f"difference {gap_out[0]:+.3f} to {gap_out[1]:+.3f}")
+ek.claim("MiniLM does no worse out of our lexicon than in it (the interval of the change reaches 0)",
+         change_minilm[1] >= 0, f"change {change_minilm[0]:+.3f} to {change_minilm[1]:+.3f}")
+ek.claim("Many of MiniLM's wrong answers are the near-miss twin, which shares words with the query (over 1 in 5)",
+         twin_share > 0.2, f"{twin_share:.2f} of {minilm_wrong.sum()}")
+swap_ci = binomtest(int(hit[IN, "scratch"][swap].sum()), int(swap.sum())).proportion_ci(method="wilson")
+ek.claim("A bag of words retrieves fewer paraphrases for queries whose twin swaps the two people than for the others",
+         gap_swap[0] > 0, f"difference {gap_swap[0]:+.3f} to {gap_swap[1]:+.3f}")
+ek.claim("On those queries it does worse than a coin flip between the pair: it mostly picks the swapped twin",
+         swap_ci.high < 0.5, f"{hit[IN, 'scratch'][swap].mean():.3f}, 95% Wilson interval [{swap_ci.low:.3f}, {swap_ci.high:.3f}]")
+ek.claim("On the other in-lexicon queries the from-scratch encoder is (nearly) always right",
+         hit[IN, "scratch"][~swap].mean() >= 0.95,
+         f"{hit[IN, 'scratch'][~swap].mean():.3f} of {(~swap).sum()}")
+ek.claim("No method is near perfect on these held-out sets (every accuracy below 0.9)", best < 0.9, f"best {best:.3f}")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "sent-note", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# Why does a 64-d bag of words reach a higher accuracy than MiniLM here? Not because training from scratch is
-# better. The held-out pairs are new **combinations**, but every word and every synonym in them also occurs in
-# the training pairs: the test is in-domain for our encoder, which has learned exactly this lexicon (2,000 pairs,
-# 137 token types) and nothing else. It is also adversarial for surface overlap: the two sides of a pair share no
-# content word, while other candidates often repeat words of the query ("the seaman broke the bike" is closer in
-# wording to "the seaman lost the bicycle" than to "the mariner wrecked the bicycle"), and a general-purpose
-# model leans on shared words. Outside the lexicon our encoder is blind: the last lines above show that most
-# words of everyday sentences map to `<unk>` (every unknown word gets the same vector), so it cannot tell such
-# sentences apart, where MiniLM still can. The comparison measures fit to one narrow domain, not quality in general — that is the trade-off of
-# training from scratch.
+# Read the four numbers together (the lines marked `[claim]` check each sentence below against this run).
+# **In the lexicon**, the 64-d bag of words beats MiniLM, not because training from scratch is better, but
+# because the test is made of exactly what it was trained on: it learned which words of our training pairs
+# are synonyms, and that is all the task asks. MiniLM leans on shared words, and here the candidates that share
+# words with the query are the wrong ones: many of its mistakes are the query's near-miss twin. **Out of the lexicon** the picture turns: three of the four content
+# words of each key are `<unk>` for our encoder (all unknown words get the same vector), so it is left with one
+# known slot and a few function words, while MiniLM, which has met "medic" and "overnight" in its own training,
+# does no worse than in the lexicon. That is the trade-off of training from scratch: a small model can fit one
+# narrow domain better than a general one, and knows nothing outside it.
+#
+# The near misses show a second limit, one of the architecture: a **bag** of words has no order, so "the doctor
+# thanked the teacher" and "the teacher thanked the doctor" get (nearly) the same vector. For a query whose twin
+# swaps the two people the encoder has nothing left to go on but the wording, and it does worse than a coin
+# flip: the swapped twin's key often repeats the query's very words, and identical words give identical vectors,
+# where the synonyms of the right key are only close. On the other in-lexicon queries it is (nearly) always right. No method
+# here is near perfect, and none should be: the data were made to be hard in these ways (the data card,
+# `data/README.md`, lists what is hard about them and what is not).
 
 # %% nbgrader={"grade": true, "grade_id": "test_sentence_encoder", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 assert len(sent_losses) == 5 * 20, f"expected 20 batches per epoch (2000 pairs / 100) for 5 epochs, got {len(sent_losses)}"
@@ -1580,9 +1711,9 @@ assert_close(t1, t2, "two runs from the same initial encoder with the same gener
              hint="shuffle with torch.randperm(n, generator=generator): no other randomness")
 dup = as_array(train_contrastive(probe_bag_dup, probe_bag_dup, train_a[:64], train_b[:64], 3, 64, 0.1, 0.05,
                                  torch.Generator().manual_seed(11)), "train_contrastive losses", shape=(3,))
-assert_close(dup[0], 5.2463, "one encoder for both sides, one batch of 64 pairs, temperature 0.1: the loss before any step",
+assert_close(dup[0], 6.4109, "one encoder for both sides, one batch of 64 pairs, temperature 0.1: the loss before any step",
              rtol=1e-3, hint="loss = clip_loss(encoder_a(inputs_a[batch]), encoder_b(inputs_b[batch]), temperature)")
-assert_close(dup[1:], [4.2094, 3.9248], "the same run (lr=0.05, 3 epochs of one batch): the loss after 1 and 2 Adam steps",
+assert_close(dup[1:], [4.5599, 3.9731], "the same run (lr=0.05, 3 epochs of one batch): the loss after 1 and 2 Adam steps",
              rtol=2e-3, hint="one Adam over the parameters of both encoders, EACH ONCE: here both are the same module, and a "
                              "parameter listed twice is stepped twice; zero_grad before backward; the lr you are given")
 ### BEGIN HIDDEN TESTS
@@ -1618,9 +1749,10 @@ want_du = reference_contrastive(probe_a_reference, probe_b_reference, train_a[:2
 assert_close(got_du, want_du, "train_contrastive with two different encoders, against a reference run", rtol=1e-3, atol=1e-5,
              hint="optimise BOTH encoders; encode side a with encoder_a and side b with encoder_b")
 with torch.no_grad():
-    Za, Zb = unit_rows(sentence_encoder(test_a.to(DEVICE))), unit_rows(sentence_encoder(test_b.to(DEVICE)))
+    Za, Zb = unit_rows(sentence_encoder(test_in_a.to(DEVICE))), unit_rows(sentence_encoder(test_in_b.to(DEVICE)))
 acc_s = float(np.mean((Za @ Zb.T).argmax(1) == np.arange(len(Za))))
-assert acc_s > 0.6, f"held-out retrieval accuracy of the trained sentence_encoder is {acc_s:.3f}, expected > 0.6"
+assert acc_s > 0.6, (f"held-out retrieval accuracy (in the lexicon) of the trained sentence_encoder is {acc_s:.3f}, "
+                     "expected > 0.6")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "clip-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1711,11 +1843,27 @@ fig = px.imshow(confusion, text_auto=True, x=prompts, y=NUMBER_WORDS, labels={"x
                 title=f"Zero-shot classification of held-out digits (accuracy {clip_acc[-1]:.2f})")
 fig.show()
 
+# The floor the false negatives put under the loss: if each image matched all captions of its digit equally well
+# (and nothing else), row i's loss would be log(number of same-digit items in its batch). Averaged over batches
+# of 100 drawn like the training batches:
+floor_rng, train_labels = np.random.default_rng(SEED), digits.target[train_idx]
+floor = np.mean([np.log(np.bincount(b)[b]).mean() for _ in range(10) for b in
+                 np.array_split(train_labels[floor_rng.permutation(len(train_labels))], len(train_labels) // 100)])
+last_clip = np.mean(clip_losses[-15:])
+print(f"false-negative floor of the loss: about {floor:.3f}; last epoch's loss {last_clip:.3f}")
+ek.claim("The CLIP loss stays well above 0 although the zero-shot classification is nearly perfect",
+         last_clip > 1 and clip_acc[-1] > 0.9, f"loss {last_clip:.3f}, accuracy {clip_acc[-1]:.3f}")
+ek.claim("What keeps it up is the false-negative floor: the loss ends within 0.3 of it",
+         abs(last_clip - floor) < 0.3, f"floor {floor:.3f}, loss {last_clip:.3f}")
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "clip-note", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # The CLIP loss stays well above 0 even when the classification is nearly perfect: with 10 classes a batch of
 # 100 holds about ten images of each digit, and the loss treats the captions of the *other* sevens as negatives
-# for a seven. Such **false negatives** are a real issue of in-batch contrastive learning (CLIP's web data has
-# them too); they limit how low the loss can go, not how well the classes separate.
+# for a seven. An image cannot tell its own caption from another seven's (the template was drawn at random), so
+# the best it can do is spread its probability over them, which costs about the average log(number of
+# same-digit items in its batch): the floor printed above, which the training loss ends close to. Such
+# **false negatives** are a real issue of in-batch contrastive learning (CLIP's web data has them too); they
+# limit how low the loss can go, not how well the classes separate.
 
 # %% nbgrader={"grade": true, "grade_id": "test_clip_digits", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 assert len(clip_losses) == 10 * 15, f"1500 training digits in batches of 100 for 10 epochs: 150 losses, got {len(clip_losses)}"
@@ -1737,7 +1885,7 @@ assert acc_c > 0.75, f"zero-shot accuracy of the trained encoders on the held-ou
 # |---|---|---|---|
 # | SGNS, 32 d | 20,000 sentences, pairs from a dynamic window | a few seconds | categories, gender and plurals from co-occurrence alone; capitals and nationalities only in part |
 # | PPMI + SVD, 32 d | the same co-occurrences, counted | well under a second | categories, but few analogies |
-# | bag-of-words sentence encoder | 2,000 paraphrase pairs, in-batch negatives | seconds | the synonyms of one small lexicon, learned from pairs alone |
+# | bag-of-words sentence encoder | 2,000 paraphrase pairs, in-batch negatives | seconds | the synonyms of one small lexicon, learned from pairs alone; blind to unseen words and to word order |
 # | CLIP-style dual encoder | 1,500 digit images with captions | seconds | zero-shot classification from text prompts |
 #
 # Every one of them started from random numbers. Assignment 03 adapts and compresses embeddings like these.
