@@ -48,8 +48,9 @@
 # tensors and `torch.no_grad()`: nothing is trained by gradient descent here. The Hugging Face calls you need are
 # shown where they are used.
 #
-# **Effort and run time.** About 6–8 hours for the 29 points, reading included. The whole notebook runs in under
-# 30 seconds on a laptop CPU (about 12 s on 2 cores, half of it loading the models in *Setup*); no GPU is needed.
+# **Effort and run time.** About 6–8 hours for the 29 points, reading included. The whole notebook runs in under a
+# minute on a laptop CPU (about 30 s on a busy 2-core machine, half of it in *Setup*, loading libraries and models);
+# no GPU is needed.
 #
 # **How this works.** Write your code where it says `YOUR CODE HERE` (delete the `raise NotImplementedError()`).
 # Each exercise has a visible test you can run; hidden tests check edge cases when the notebook is graded. The tests
@@ -62,7 +63,7 @@
 # The five code cells below load everything this notebook uses that does not depend on your answers: the libraries,
 # the model all-MiniLM-L6-v2 (as a Hugging Face tokenizer + encoder, and as a sentence-transformers model), the
 # GloVe vectors, the course's datasets (`data/README.md` describes them) and the baselines that sections 6–7
-# compare your work with. Run them once (about 10 seconds); there is nothing to change in them. Each section below
+# compare your work with. Run them once (10 to 20 seconds); there is nothing to change in them. Each section below
 # names the objects from here that it uses.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
