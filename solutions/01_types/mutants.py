@@ -24,6 +24,10 @@ _NORMALISE = "out.append(torch.nn.functional.normalize(pooled, dim=-1).cpu().num
 _RIDGE_PEN = "lam * np.eye(X.shape[1])"
 _I2T = "best = np.argmax(cosine_matrix(image_vectors, text_vectors), axis=1)"
 _T2I = 'top = np.argsort(-cosine_matrix(text_vectors, image_vectors), axis=1, kind="stable")[:, :k]'
+_THETA = "theta = base ** (-np.arange(0, d, 2) / d)"
+_ANGLES = "angles = np.asarray(positions, dtype=np.float64)[..., None] * theta"
+_EVEN_OUT = "out[..., 0::2] = even * cos - odd * sin"
+_ODD_OUT = "out[..., 1::2] = even * sin + odd * cos"
 
 MUTANTS = [
     # (np.argpartition(-scores, k)[:k] without a sort is not listed: numpy returns the k best already sorted
@@ -147,6 +151,38 @@ MUTANTS = [
     mutant("positional", "dot_by_offset offset 1, k ignored", replace=[('np.einsum("pd,pd->p", P[: len(P) - k], P[k:])', 'np.einsum("pd,pd->p", P[: len(P) - 1], P[1:])')]),
     mutant("positional", "dot_by_offset wraps around (np.roll)", replace=[('np.einsum("pd,pd->p", P[: len(P) - k], P[k:])', "np.sum(P * np.roll(P, -k, axis=0), axis=1)")]),
     mutant("positional", "dot_by_offset one entry short", replace=[('np.einsum("pd,pd->p", P[: len(P) - k], P[k:])', 'np.einsum("pd,pd->p", P[: len(P) - k - 1], P[k:-1])')]),
+    # -- 5b. RoPE ---------------------------------------------------------------------------------------------
+    # (Dropping the odd-d check is not listed: numpy's broadcasting then raises a ValueError of its own for every
+    #  odd d, which is what the docstring asks for.)
+    mutant("rope", "half-split pairs (i, i + d/2), rotate_half",
+           replace=[("even, odd = x[..., 0::2], x[..., 1::2]", "even, odd = x[..., : d // 2], x[..., d // 2:]"),
+                    (_EVEN_OUT, "out[..., : d // 2] = even * cos - odd * sin"), (_ODD_OUT, "out[..., d // 2:] = even * sin + odd * cos")]),
+    mutant("rope", "exponent i/d instead of 2i/d", replace=[(_THETA, "theta = base ** (-np.arange(d // 2) / d)")]),
+    mutant("rope", "exponent 2(i+1)/d (pairs counted from 1)", replace=[(_THETA, "theta = base ** (-np.arange(2, d + 2, 2) / d)")]),
+    mutant("rope", "integer division in the exponent (theta 1 everywhere)", replace=[(_THETA, "theta = base ** (-(np.arange(0, d, 2) // d))")]),
+    mutant("rope", "multiplies by base**(2i/d) (sign of the exponent)", replace=[(_THETA, "theta = base ** (np.arange(0, d, 2) / d)")]),
+    mutant("rope", "base ignored (10000)", replace=[(_THETA, "theta = 10000.0 ** (-np.arange(0, d, 2) / d)")]),
+    mutant("rope", "clockwise rotation (sign of sin)",
+           replace=[(_EVEN_OUT, "out[..., 0::2] = even * cos + odd * sin"), (_ODD_OUT, "out[..., 1::2] = -even * sin + odd * cos")]),
+    mutant("rope", "sin and cos swapped",
+           replace=[(_EVEN_OUT, "out[..., 0::2] = even * sin - odd * cos"), (_ODD_OUT, "out[..., 1::2] = even * cos + odd * sin")]),
+    mutant("rope", "odd output mixes the wrong partner", replace=[(_ODD_OUT, "out[..., 1::2] = odd * sin + even * cos")]),
+    mutant("rope", "sinusoids added, not rotated",
+           replace=[(_EVEN_OUT, "out[..., 0::2] = even + sin"), (_ODD_OUT, "out[..., 1::2] = odd + cos")]),
+    mutant("rope", "positions ignored: row numbers 0..n-1",
+           replace=[(_ANGLES, "angles = np.arange(len(np.atleast_2d(x)))[:, None] * theta")]),
+    mutant("rope", "positions counted from 1", replace=[(_ANGLES, "angles = (np.asarray(positions, dtype=np.float64)[..., None] + 1) * theta")]),
+    mutant("rope", "angles transposed (pairs x positions)", replace=[(_ANGLES, "angles = theta[:, None] * np.asarray(positions, dtype=np.float64)")]),
+    mutant("rope", "odd d: last column passed through, no ValueError",
+           replace=[('raise ValueError(f"RoPE rotates pairs of dimensions: d must be even, got d={d}")',
+                     "return np.concatenate([apply_rope(x[..., :-1], positions, base), x[..., -1:]], axis=-1)")]),
+    mutant("rope", "1-D x comes back as (1, d)",
+           replace=[("x = np.asarray(x, dtype=np.float64)", "x = np.atleast_2d(np.asarray(x, dtype=np.float64))"),
+                    (_ANGLES, "angles = np.atleast_1d(np.asarray(positions, dtype=np.float64))[:, None] * theta")]),
+    mutant("rope", "rotates x in place",
+           replace=[("out = np.empty_like(x)\n    " + _EVEN_OUT + "\n    " + _ODD_OUT + "\n    return out",
+                     "new_even, new_odd = even * cos - odd * sin, even * sin + odd * cos\n"
+                     "    x[..., 0::2], x[..., 1::2] = new_even, new_odd\n    return x")]),
     # -- 6. contextual -----------------------------------------------------------------------------------------
     mutant("contextual", "model run without [CLS]/[SEP]",
            replace=[(_CTX_ENC, 'encoded = tokenizer(sentence, return_offsets_mapping=True, add_special_tokens=False, return_tensors="pt")')]),
@@ -377,6 +413,46 @@ def sinusoidal_encoding(n_positions, d):
 
 def dot_by_offset(P, k):
     return np.array([float(np.dot(P[p], P[p + k])) for p in range(len(P) - k)])
+'''),
+    alternative("rope", "complex numbers, numpy", source='''\
+def apply_rope(x, positions, base=10000.0):
+    x = np.asarray(x, dtype=np.float64)
+    d = x.shape[-1]
+    if d % 2 != 0:
+        raise ValueError("d must be even")
+    z = x[..., 0::2] + 1j * x[..., 1::2]
+    freqs = base ** (-2.0 * np.arange(d // 2) / d)
+    z = z * np.exp(1j * np.multiply.outer(np.asarray(positions, dtype=np.float64), freqs))
+    return np.stack([z.real, z.imag], axis=-1).reshape(x.shape)
+'''),
+    alternative("rope", "torch float32, view_as_complex (LLaMA style)", source='''\
+def apply_rope(x, positions, base=10000.0):
+    x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    d = x.shape[-1]
+    if d % 2 == 1:
+        raise ValueError(f"odd dimension {d}")
+    freqs = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.float32) / d))
+    pos = torch.as_tensor(np.atleast_1d(positions), dtype=torch.float32)
+    rot = torch.polar(torch.ones(len(pos), d // 2), torch.outer(pos, freqs))
+    z = torch.view_as_complex(x.reshape(-1, d // 2, 2).contiguous())
+    return torch.view_as_real(z * rot).reshape(x.shape).numpy()
+'''),
+    alternative("rope", "loops with a 2x2 rotation matrix", source='''\
+import math
+
+def apply_rope(x, positions, base=10000.0):
+    single = np.ndim(x) == 1
+    rows = np.array(x, dtype=np.float64, ndmin=2)
+    d = rows.shape[1]
+    if d % 2:
+        raise ValueError("apply_rope needs an even d")
+    out = np.zeros_like(rows)
+    for r, m in enumerate(np.atleast_1d(positions)):
+        for i in range(d // 2):
+            a = int(m) * math.pow(base, -2 * i / d)
+            R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+            out[r, 2 * i:2 * i + 2] = R @ rows[r, 2 * i:2 * i + 2]
+    return out[0] if single else out
 '''),
     alternative("contextual", "lookarounds and char_to_token, vectorised loo", source='''\
 def contextual_word_vector(sentence, word, tokenizer, model):
