@@ -207,7 +207,7 @@ MUTANTS = [
                                                     ('rows = self.db.execute(sql + " ORDER BY distance", params)',
                                                      'rows = self.db.execute(sql + (")" if len(params) > 2 else "") + " ORDER BY distance", params)')]),
     mutant("vdb", "distance returned as the score", replace=[("np.array([1.0 - d for _, d in rows]", "np.array([d for _, d in rows]")]),
-    mutant("vdb", "worst first (ORDER BY distance DESC)", replace=[('sql + " ORDER BY distance"', 'sql + " ORDER BY distance DESC"')]),
+    mutant("vdb", "worst first (rows reversed)", replace=[('sql + " ORDER BY distance", params).fetchall()', 'sql + " ORDER BY distance", params).fetchall()[::-1]')]),
     mutant("vdb", "vectors stored as float64 bytes", replace=[("V = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)",
                                                               "V = np.asarray(vectors).reshape(-1, self.dim)")]),
     mutant("vdb", "query sent as float64 bytes", replace=[("np.asarray(query, dtype=np.float32).reshape(-1).tobytes()",
