@@ -1,16 +1,18 @@
-"""Bob's mistake in 04_applications: reciprocal rank fusion with ranks counted from 0.
+"""Bob's mistake in 04_applications: a reranker that sorts the rescored candidates ascending, lowest score first.
 
-The fused order of the visible example does not change, but its fused scores do: since issue 17 the visible test
-checks them (1 / (k + rank), rank starting at 1) and names the mistake, and the cell's points are lost.
+np.argsort sorts ascending; the minus sign (or reverse=True) that puts the most relevant candidate first is
+forgotten. The visible test of part 8 names the mistake ("HIGHEST first"), and the cell's points are lost.
 """
-CELL = "rrf"
-LOSES = 2  # test_rrf
+CELL = "rerank"
+LOSES = 3  # test_rerank
 SOURCE = '''\
-def rrf(rankings, k=60):
-    fused = {}
-    for ranking in rankings:
-        for rank, d in enumerate(ranking):
-            fused[d] = fused.get(d, 0.0) + 1.0 / (k + rank)
-    ids = sorted(fused, key=lambda d: -fused[d])
-    return ids, np.array([fused[d] for d in ids])
+def rerank(query, candidates, scorer, k=None):
+    candidates = list(candidates)
+    k = len(candidates) if k is None else min(int(k), len(candidates))
+    head, tail = candidates[:k], candidates[k:]
+    if not head:
+        return [pid for pid, _ in tail]
+    scores = np.asarray(scorer(query, [text for _, text in head]), dtype=np.float64).reshape(-1)
+    order = np.argsort(scores, kind="stable")
+    return [head[i][0] for i in order] + [pid for pid, _ in tail]
 '''

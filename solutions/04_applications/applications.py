@@ -23,6 +23,7 @@
 # | 1–5 | a **semantic search engine** | chunking, an exact vector index, BM25, rank fusion, an approximate index | recall@k, MRR@k, nDCG@k, latency |
 # | 6 | **document clustering** | k-means with k chosen by silhouette, cluster keywords | NMI and ARI against the topic labels |
 # | 7 | **retrieval-augmented generation** | retrieve, cite, answer, abstain | hit rate, answer accuracy, abstention precision/recall |
+# | 8–9 | **search in production** | a cross-encoder rerank step, a filtered top-k query in a vector database (sqlite-vec) | nDCG@10 before/after and latency against k; agreement with the exact index |
 #
 # The knowledge base (`data/kb_*.jsonl`, see `data/README.md`) has 250 passages from 56 documents in six topics
 # (device troubleshooting, gardening, cooking, astronomy, personal finance, bicycle maintenance), 192 search
@@ -36,7 +37,9 @@
 # 4. combine lexical (BM25) and dense retrieval with reciprocal rank fusion, and explain where each wins;
 # 5. trade recall for speed with an approximate (HNSW) index and measure that recall;
 # 6. cluster embeddings with k chosen by silhouette and name the clusters with c-TF-IDF;
-# 7. build a retrieval-augmented reader that cites its sources and abstains when it should.
+# 7. build a retrieval-augmented reader that cites its sources and abstains when it should;
+# 8. rerank a bi-encoder's candidates with a cross-encoder, and measure what it gains and what it costs per query;
+# 9. store embeddings with metadata in a vector database and filter inside the nearest-neighbour query.
 #
 # **Prerequisites.** Assignments 01–03 (cosine similarity, sentence embeddings), Python with numpy
 # (broadcasting, `argsort`, boolean masks), dictionaries and sets. No prior knowledge of BM25, faiss or k-means
@@ -54,10 +57,11 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "setup-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Setup (run it, nothing to write)
 #
-# The next two cells load everything the notebook needs that does not depend on your answers: the libraries,
+# The next three cells load everything the notebook needs that does not depend on your answers: the libraries,
 # the knowledge base, the MiniLM sentence model with the embeddings of every passage, query and question,
-# the exact dense search run that later parts compare against, the vectors of the approximate-search part, and
-# the 2-D map drawn in part 6. Later cells use the names they define (`PASSAGES`, `P_EMB`, `embed`, `retrieve`, ...).
+# the exact dense search run that later parts compare against, the vectors of the approximate-search part,
+# the 2-D map drawn in part 6, and (third cell) the cross-encoder of part 8, trained here in a few seconds, and
+# the vector database connection of part 9. Later cells use the names they define (`PASSAGES`, `P_EMB`, `embed`, `retrieve`, ...).
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import json
@@ -167,6 +171,73 @@ TEST = [q for q in QUESTIONS if q["split"] == "test"]
 torch.set_num_threads(1)
 print(f"{len(PASSAGES)} passages, {len(QUERIES)} queries, {len(QUESTIONS)} questions; embeddings {P_EMB.shape}")
 pd.DataFrame(PASSAGES).groupby("topic").agg(documents=("doc_id", "nunique"), passages=("id", "count"))
+
+
+# %% nbgrader={"grade": false, "grade_id": "setup-rerank-db", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Parts 8-9. Part 8: a cross-encoder reranker trained here, in seconds, on the course's own pairs. Two disjoint
+# quarters of the search queries (every fourth of each kind): RERANK_TRAIN gives the training pairs (the first relevant
+# passage, label 1, and the dense run's best non-relevant passage, a hard negative, label 0); RERANK_TEST is never
+# trained on and measures the reranking.
+import apsw
+import sqlite_vec
+from datasets import Dataset
+from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+_by_kind = {}
+for _q in QUERIES:
+    _by_kind.setdefault(_q["kind"], []).append(_q)
+RERANK_TRAIN = [q for qs in _by_kind.values() for q in qs[0::4]]
+RERANK_TEST = [q for qs in _by_kind.values() for q in qs[2::4]]
+_row = {q["qid"]: i for i, q in enumerate(QUERIES)}
+RERANK_PAIRS = []
+for q in RERANK_TRAIN:
+    RERANK_PAIRS.append((q["query"], P_TEXTS[P_IDS.index(q["relevant"][0])], 1.0))
+    _neg = next(j for j in DENSE_TOP[_row[q["qid"]]] if P_IDS[j] not in QRELS[q["qid"]])
+    RERANK_PAIRS.append((q["query"], P_TEXTS[_neg], 0.0))
+# all-MiniLM-L6-v2's encoder with a fresh one-logit head: the input is "[CLS] query [SEP] passage [SEP]".
+reranker = CrossEncoder(ek.resolve_model(), num_labels=1, max_length=96, device=str(DEVICE))
+RERANK_TRAIN_LOSS = CrossEncoderTrainer(
+    model=reranker, loss=BinaryCrossEntropyLoss(reranker),
+    train_dataset=Dataset.from_dict({"query": [p[0] for p in RERANK_PAIRS], "passage": [p[1] for p in RERANK_PAIRS],
+                                     "label": [p[2] for p in RERANK_PAIRS]}),
+    args=CrossEncoderTrainingArguments(
+        output_dir=tempfile.mkdtemp(), num_train_epochs=1, per_device_train_batch_size=16, learning_rate=2e-4,
+        warmup_steps=0.1, seed=0, data_seed=0, report_to="none", save_strategy="no", logging_strategy="no",
+        disable_tqdm=True, use_cpu=DEVICE.type == "cpu")).train().training_loss
+reranker.model.eval()
+
+
+def ce_score(query, texts):
+    """The trained cross-encoder's relevance logits of (query, text) pairs: np.ndarray (len(texts),) float32."""
+    if not len(texts):
+        return np.zeros(0, dtype=np.float32)
+    return reranker.predict([(query, t) for t in texts], batch_size=64, activation_fn=torch.nn.Identity(),
+                            convert_to_numpy=True, show_progress_bar=False).astype(np.float32).reshape(-1)
+
+
+# The held-out queries' dense top K_RERANK, scored by the cross-encoder once (the quality-against-k curve reuses them).
+K_RERANK = 5
+RERANK_CANDIDATES = {q["qid"]: [(P_IDS[j], P_TEXTS[j]) for j in DENSE_TOP[_row[q["qid"]]][:K_RERANK]] for q in RERANK_TEST}
+CE_TEST = {qid: ce_score(QUERIES[_row[qid]]["query"], [t for _, t in c]) for qid, c in RERANK_CANDIDATES.items()}
+TOPICS = sorted(set(P_TOPICS))
+
+
+# Part 9: a vector database in a file, SQLite with the sqlite-vec extension. apsw is an SQLite driver that ships its
+# own SQLite, able to load extensions (Python's built-in sqlite3 is compiled without that on some systems).
+def connect_vector_db(path):
+    """An SQLite connection (apsw.Connection) to the database file `path` (":memory:" for one in memory), with
+    sqlite-vec loaded: the vec0 virtual tables and vec_* functions are available."""
+    db = apsw.Connection(path)
+    db.enable_load_extension(True)
+    db.load_extension(sqlite_vec.loadable_path())
+    db.enable_load_extension(False)
+    return db
+
+
+print(f"reranker trained on {len(RERANK_PAIRS)} pairs of {len(RERANK_TRAIN)} queries (training loss {RERANK_TRAIN_LOSS:.3f}); "
+      f"{len(RERANK_TEST)} held-out queries; "
+      f"sqlite-vec {connect_vector_db(':memory:').execute('select vec_version()').fetchone()[0]}")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "chunk-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1672,3 +1743,403 @@ if GENERATOR:
         print(q["question"], "->", generate_answer(build_prompt(q["question"], retrieve(q["question"]))))
 else:
     print("GENERATOR is off: the extractive reader above is the graded system.")
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "rerank-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 8. Retrieve, then rerank (3 points)
+#
+# A **bi-encoder** (MiniLM as used so far) embeds the query and each passage *separately*: passages are embedded once,
+# and a query costs one embedding and one matrix product. But the two texts never see each other. A
+# **cross-encoder** reads the pair *together*, `[CLS] query [SEP] passage [SEP]`, and maps it to one relevance score;
+# its attention can compare word with word (an error code in the query with the same code in a passage). The price:
+# one transformer pass per (query, passage) pair, at query time. So it is used in a **retrieve-and-rerank** pipeline:
+# the bi-encoder retrieves candidates $d_1, \dots, d_n$ (best first), the cross-encoder rescores only the first $k$,
+#
+# $$\text{reranked} = \operatorname{sort}_{s_{CE}\downarrow}(d_1, \dots, d_k) \;\Vert\; (d_{k+1}, \dots, d_n),$$
+#
+# and the cost per query grows linearly with $k$. The Setup trained such a cross-encoder, `reranker`, with
+# sentence-transformers' [`CrossEncoderTrainer`](https://sbert.net/docs/cross_encoder/training_overview.html): the
+# encoder of all-MiniLM-L6-v2 with a new one-output head, one epoch of binary cross-entropy on a quarter of the
+# search queries (`RERANK_TRAIN`: a relevant passage against the dense run's best wrong passage), a few seconds on a
+# CPU. `ce_score(query, texts)` returns its scores. Another quarter (`RERANK_TEST`) was never trained on.
+#
+# Write `rerank`. Ties keep the first-stage order (a stable sort): the bi-encoder's order is the better guess.
+
+# %% nbgrader={"grade": false, "grade_id": "rerank", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def rerank(query, candidates, scorer, k=None):
+    """Re-order the first k candidates of a first-stage ranking by a (more expensive) scorer.
+
+    query: str. candidates: list of (passage_id, text) pairs, the first-stage ranking, best first; may be empty.
+    scorer: a function scorer(query, texts) -> len(texts) float scores (a list or an np.ndarray), higher = more
+            relevant. Call it ONCE, with the list of the texts of the first k candidates in their order (scoring is
+            the expensive part), and not at all when there is nothing to rescore (k = 0 or no candidates).
+    k: int >= 0, how many candidates to rescore; None or k >= len(candidates): all of them.
+    Returns: a list of the passage ids of ALL the candidates: the first k sorted by score, highest first (equal
+    scores keep their first-stage order), then the others in their first-stage order.
+    """
+    ### BEGIN SOLUTION
+    candidates = list(candidates)
+    k = len(candidates) if k is None else min(int(k), len(candidates))
+    head, tail = candidates[:k], candidates[k:]
+    if not head:
+        return [pid for pid, _ in tail]
+    scores = np.asarray(scorer(query, [text for _, text in head]), dtype=np.float64).reshape(-1)
+    order = np.argsort(-scores, kind="stable")
+    return [head[i][0] for i in order] + [pid for pid, _ in tail]
+    ### END SOLUTION
+
+
+# %%
+q_demo = RERANK_TEST[0]
+print(q_demo["query"], "| relevant:", q_demo["relevant"])
+print("bi-encoder:", [pid for pid, _ in RERANK_CANDIDATES[q_demo["qid"]]][:5])
+print("reranked:  ", rerank(q_demo["query"], RERANK_CANDIDATES[q_demo["qid"]], ce_score, k=10)[:5])
+
+# %% nbgrader={"grade": true, "grade_id": "test_rerank", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+cands_r = [("a", "apple pie"), ("b", "bicycle chain"), ("c", "comet tail"), ("d", "dry soil"), ("e", "error E1")]
+score_of = {"apple pie": 0.1, "bicycle chain": 2.0, "comet tail": -1.0, "dry soil": 0.7, "error E1": 5.0}
+calls_r = []
+
+
+def toy_scorer(query, texts):
+    calls_r.append(list(texts))
+    return [score_of[t] for t in texts]
+
+
+assert_sequence_equal(rerank("q", cands_r, toy_scorer), ["e", "b", "d", "a", "c"], "rerank(q, 5 candidates, scorer) ids",
+                      hint="sort by the scorer's score, HIGHEST first, and return the passage ids")
+calls_r.clear()
+got_r = rerank("q", cands_r, toy_scorer, k=3)
+assert_sequence_equal(got_r, ["b", "a", "c", "d", "e"], "rerank(q, 5 candidates, scorer, k=3)",
+                      hint="rescore only the first k = 3 (b 2.0, a 0.1, c -1.0), then append d and e in their first-stage "
+                           "order: every candidate comes back")
+assert calls_r == [["apple pie", "bicycle chain", "comet tail"]], \
+    f"with k=3 the scorer must be called once with the 3 first texts in order, it was called with {calls_r}"
+ties = [("x", "same"), ("y", "other"), ("z", "same")]
+assert_sequence_equal(rerank("q", ties, lambda q, t: [1.0 if s == "same" else 3.0 for s in t]), ["y", "x", "z"],
+                      "rerank with equal scores for x and z", hint="equal scores keep the first-stage order (stable sort)")
+### BEGIN HIDDEN TESTS
+def _rerank_ref(cands, scores_of, k):
+    k = len(cands) if k is None else min(k, len(cands))
+    order = sorted(range(k), key=lambda i: (-scores_of(cands[i][1]), i))
+    return [cands[i][0] for i in order] + [c[0] for c in cands[k:]]
+
+
+calls_r.clear()
+assert_sequence_equal(rerank("q", cands_r, toy_scorer, k=99), ["e", "b", "d", "a", "c"], "rerank(..., k=99 > 5 candidates)")
+assert len(calls_r) == 1 and len(calls_r[0]) == 5, f"k larger than the candidates rescores all of them once, calls: {calls_r}"
+calls_r.clear()
+assert_sequence_equal(rerank("q", cands_r, toy_scorer, k=0), ["a", "b", "c", "d", "e"], "rerank(..., k=0) keeps the order")
+assert_sequence_equal(rerank("q", [], toy_scorer, k=5), [], "rerank of no candidates")
+assert_sequence_equal(rerank("q", [], toy_scorer), [], "rerank of no candidates, k=None")
+assert calls_r == [], f"nothing to rescore (k=0, or no candidates): the scorer must not be called, it was called with {calls_r}"
+assert_sequence_equal(rerank("q", cands_r[:1], toy_scorer, k=1), ["a"], "rerank of one candidate")
+calls_r.clear()
+assert_sequence_equal(rerank("q", cands_r, toy_scorer, k=1), ["a", "b", "c", "d", "e"], "rerank(..., k=1)")
+assert calls_r == [["apple pie"]], f"k=1 rescores the first candidate only, the scorer got {calls_r}"
+assert_sequence_equal(rerank("q", cands_r, lambda q, t: np.array([score_of[s] for s in t], dtype=np.float32), k=4),
+                      ["b", "d", "a", "c", "e"], "a scorer that returns a float32 array (k=4)")
+int_cands = [(7, "dry soil"), (0, "comet tail"), (3, "error E1")]
+assert_sequence_equal(rerank("q", int_cands, toy_scorer, k=2), [7, 0, 3], "integer passage ids (k=2)")
+got_q = []
+rerank("which comet?", cands_r, lambda q, t: got_q.append(q) or [0.0] * len(t), k=2)
+assert got_q == ["which comet?"], f"the scorer must get the query itself, got {got_q}"
+rng_r = np.random.default_rng(11)
+for trial in range(12):
+    n_r = int(rng_r.integers(2, 40))
+    texts_r = [f"passage {j}" for j in rng_r.permutation(100)[:n_r]]
+    sc_r = {t: float(s) for t, s in zip(texts_r, rng_r.integers(-3, 4, size=n_r) * 0.5)}  # many ties, negatives
+    cands_t = [(f"p{trial}-{j}", t) for j, t in enumerate(texts_r)]
+    for k_r in (None, 0, 1, int(rng_r.integers(1, n_r + 1)), n_r, n_r + 5):
+        calls_r.clear()
+        got = rerank(f"query {trial}", cands_t, lambda q, t, sc_r=sc_r: calls_r.append(list(t)) or [sc_r[s] for s in t], k_r)
+        assert isinstance(got, (list, tuple)), f"rerank must return a list of ids, got {type(got).__name__}"
+        assert_sequence_equal(got, _rerank_ref(cands_t, sc_r.get, k_r), f"rerank of {n_r} candidates with tied scores, k={k_r}",
+                              hint="highest score first, ties in first-stage order, then the candidates beyond k unchanged")
+        n_scored = n_r if k_r is None else min(k_r, n_r)
+        assert calls_r == ([[t for t in texts_r[:n_scored]]] if n_scored else []), \
+            f"{n_r} candidates, k={k_r}: call the scorer once with the first {n_scored} texts (got {len(calls_r)} call(s))"
+# the real cross-encoder's scores on held-out queries (looked up, the model is not run again)
+for q in RERANK_TEST[:20]:
+    lookup = dict(zip([t for _, t in RERANK_CANDIDATES[q["qid"]]], CE_TEST[q["qid"]].tolist()))
+    assert_sequence_equal(rerank(q["query"], RERANK_CANDIDATES[q["qid"]], lambda qq, t: [lookup[s] for s in t], k=6),
+                          _rerank_ref(RERANK_CANDIDATES[q["qid"]], lookup.get, 6), f"rerank of query {q['qid']} ({q['query']!r}), k=6")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "rerank-eval-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Does reranking help here, and what does it cost?** nDCG@10 of the held-out queries when the cross-encoder rescores
+# the dense run's first $k$ candidates ($k = 0$ is the bi-encoder alone), with a 95% bootstrap interval of the
+# per-query difference (queries resampled). The scores of the first `K_RERANK` candidates were computed once in the
+# Setup; the time per query is measured by running the model.
+
+# %%
+def cached_scorer(qid):
+    """A scorer for held-out query `qid` that looks up the Setup's cross-encoder scores instead of running the model."""
+    lookup = dict(zip([text for _, text in RERANK_CANDIDATES[qid]], CE_TEST[qid]))
+    return lambda query, texts: [lookup[t] for t in texts]
+
+
+def ndcg_after_rerank(k):
+    """Per-query nDCG@10 of the held-out queries when the first k dense candidates are reranked."""
+    return np.array([ndcg_at_k(rerank(q["query"], RERANK_CANDIDATES[q["qid"]], cached_scorer(q["qid"]), k) + dense_run[q["qid"]][K_RERANK:],
+                               QRELS[q["qid"]], 10) for q in RERANK_TEST])
+
+
+K_GRID = list(range(K_RERANK + 1))
+per_query = {k: ndcg_after_rerank(k) for k in K_GRID}
+diff = per_query[K_RERANK] - per_query[0]
+boot = np.random.default_rng(0).choice(diff, size=(2000, len(diff))).mean(axis=1)
+lo, hi = np.percentile(boot, [2.5, 97.5])
+print(f"cross-encoder training loss {RERANK_TRAIN_LOSS:.3f} (ln 2 = {np.log(2):.3f} is a coin flip's)")
+print(f"{len(RERANK_TEST)} held-out queries: nDCG@10 {per_query[0].mean():.3f} (bi-encoder) -> {per_query[K_RERANK].mean():.3f} "
+      f"(top {K_RERANK} reranked); difference {diff.mean():+.3f}, 95% interval [{lo:+.3f}, {hi:+.3f}]")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "rerank-verdict", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **The honest result: at this scale the reranker does not help.** A few optimisation steps on about a hundred pairs
+# leave the new head where it started: the training loss stays at about $\ln 2$, the loss of a coin flip, so the
+# cross-encoder's scores are close to noise, and reranking with them *lowers* nDCG@10. That is a statement about
+# this training budget, not about cross-encoders: the public rerankers (e.g. `cross-encoder/ms-marco-MiniLM-L6-v2`,
+# the same architecture) learned from about half a million MS MARCO queries for hours on GPUs, and they do beat
+# bi-encoders as rerankers. Your `rerank` works with any scorer; set `RERANKER` below to try a pretrained one where
+# the Hugging Face hub is reachable (Colab). The cost side holds whatever the model: one transformer pass per
+# candidate, so the time per query grows with $k$ and is far above the bi-encoder's one embedding and matrix product.
+
+# %%
+ek.claim(f"One epoch over {len(RERANK_PAIRS)} pairs leaves the cross-encoder's training loss within 0.05 of ln 2, a coin flip's loss",
+         abs(RERANK_TRAIN_LOSS - np.log(2)) < 0.05, f"training loss {RERANK_TRAIN_LOSS:.3f}, ln 2 = {np.log(2):.3f}")
+ek.claim(f"Reranking the top {K_RERANK} with it lowers nDCG@10 on the held-out queries (the 95% interval lies below 0)",
+         hi < 0, f"difference {diff.mean():+.3f}, 95% interval [{lo:+.3f}, {hi:+.3f}], {len(RERANK_TEST)} queries")
+print(pd.DataFrame({kind: {"queries": int(sum(q["kind"] == kind for q in RERANK_TEST)),
+                           "bi-encoder": np.mean([v for v, q in zip(per_query[0], RERANK_TEST) if q["kind"] == kind]),
+                           f"top {K_RERANK} reranked": np.mean([v for v, q in zip(per_query[K_RERANK], RERANK_TEST) if q["kind"] == kind])}
+                    for kind in KINDS[:-1]}).T.round(3))
+
+# %%
+lat_rows = []
+q_lat = RERANK_TEST[0]
+for k in (1, 5, 10, 20):
+    t0 = time.perf_counter()
+    rerank(q_lat["query"], [(P_IDS[j], P_TEXTS[j]) for j in DENSE_TOP[_row[q_lat["qid"]]][:k]], ce_score, k)
+    lat_rows.append({"k": k, "ms per query": 1e3 * (time.perf_counter() - t0)})
+lat_r = pd.DataFrame(lat_rows).set_index("k")["ms per query"]
+t0 = time.perf_counter()
+np.argsort(-(P_EMB @ model.encode([q_lat["query"] + "?"], normalize_embeddings=True)[0]))[:10]  # an uncached query
+bi_ms = 1e3 * (time.perf_counter() - t0)
+from plotly.subplots import make_subplots
+
+fig = make_subplots(rows=1, cols=2, subplot_titles=("nDCG@10 of the held-out queries", "time per query (ms)"))
+fig.add_trace(go.Scatter(x=K_GRID, y=[per_query[k].mean() for k in K_GRID], mode="lines+markers", name="nDCG@10"), 1, 1)
+fig.add_trace(go.Scatter(x=lat_r.index, y=lat_r.values, mode="lines+markers", name="rerank top k"), 1, 2)
+fig.add_trace(go.Scatter(x=[1, 20], y=[bi_ms, bi_ms], mode="lines", line_dash="dot", name="bi-encoder retrieval"), 1, 2)
+fig.update_xaxes(title_text="k (candidates rescored)")
+fig.update_layout(title="Reranking the dense run's top k with the cross-encoder trained here: quality and cost")
+fig.show()
+print(f"bi-encoder retrieval {bi_ms:.1f} ms per query; reranking " + ", ".join(f"k={k}: {ms:.0f} ms" for k, ms in lat_r.items()))
+_ = ek.claim("Reranking costs more than the bi-encoder retrieval already at k = 5, and rescoring 20 candidates takes more than "
+         "twice as long as rescoring 5", lat_r[5] > bi_ms and lat_r[20] > 2 * lat_r[5],
+         f"bi-encoder {bi_ms:.1f} ms; k=5 {lat_r[5]:.0f} ms; k=20 {lat_r[20]:.0f} ms")
+
+# %%
+RERANKER = os.environ.get("RERANKER", "")  # e.g. "cross-encoder/ms-marco-MiniLM-L6-v2"; off by default (needs the hub)
+if RERANKER:
+    pretrained = CrossEncoder(RERANKER, device=str(DEVICE))
+    ndcg_pre = [ndcg_at_k(rerank(q["query"], RERANK_CANDIDATES[q["qid"]], lambda qq, t: pretrained.predict([(qq, x) for x in t]))
+                          + dense_run[q["qid"]][K_RERANK:], QRELS[q["qid"]], 10) for q in RERANK_TEST]
+    print(f"{RERANKER}: nDCG@10 {np.mean(ndcg_pre):.3f} against the bi-encoder's {per_query[0].mean():.3f}")
+else:
+    print("RERANKER is off: set it to a pretrained cross-encoder's hub name to compare (not graded).")
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "vdb-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 9. A vector database (3 points)
+#
+# Part 2's index lives in memory and knows nothing but vectors and ids. A **vector database** stores each vector
+# with its *metadata* (here the passage's topic and document), keeps everything in a file that survives a restart,
+# and answers a **filtered** nearest-neighbour query: "the $k$ passages nearest to $q$ *among the gardening
+# passages*". The filter must act *inside* the search. Searching the $k$ nearest first and then dropping the other
+# topics (post-filtering) returns fewer than $k$ results, often none, when the topic is a small part of the corpus.
+#
+# We use [sqlite-vec](https://alexgarcia.xyz/sqlite-vec/python.html), an SQLite extension: the database is one file,
+# there is no server, and queries are SQL. Why this one:
+#
+# | candidate (Python package) | installs | server | filtered top-k | what you write |
+# |---|---|---|---|---|
+# | **sqlite-vec** 0.1.9 + apsw 3.54 | 2 wheels, 4 MB (11 MB installed), no other dependencies | none, a file | metadata columns in the KNN query, exact | SQL |
+# | LanceDB 0.40 | 4 packages, a 75 MB wheel, needs pyarrow (installed here for `datasets`) | none, a folder | `.where(...)` | a query builder |
+# | Chroma 1.5 | 41 packages here (onnxruntime, grpcio, kubernetes, opentelemetry, ...) | none in-process, or a server | `where={...}`, approximate (HNSW) | a client API |
+#
+# All three work offline and in Colab. sqlite-vec is a thousand times smaller than the others, its search is exact
+# (so it must agree with part 2's index, which we check), and SQL is worth knowing anyway. At millions of vectors
+# you would want an approximate index (part 5), which LanceDB and Chroma have.
+#
+# A `vec0` virtual table holds the vectors; its *metadata* columns (`topic`, `doc_id`) can be filtered in the KNN query,
+# its *auxiliary* columns (`+passage_id`) are only stored and returned:
+#
+# ```sql
+# INSERT INTO passages(embedding, topic, doc_id, passage_id) VALUES (?, ?, ?, ?)   -- embedding: float32 bytes
+# SELECT passage_id, distance FROM passages
+#  WHERE embedding MATCH ? AND k = ? AND topic = ?        -- the filter inside the KNN query
+#  ORDER BY distance
+# ```
+#
+# With `distance_metric=cosine` the distance is $1 - \cos$. Vectors go in as raw float32 bytes
+# (`np.asarray(v, dtype=np.float32).tobytes()`, exactly `dim` numbers). `db.execute(sql, params)` runs one statement
+# (`?` placeholders, a list or tuple of values) and returns a cursor (`.fetchall()` gives a list of tuples);
+# `db.executemany(sql, rows)` runs it for each row; `with db:` makes a block one transaction.
+# The Setup's `connect_vector_db(path)` opens the database with sqlite-vec loaded.
+
+# %% nbgrader={"grade": false, "grade_id": "vdb", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class PassageDB:
+    """Passages in an SQLite vector database: a sqlite-vec vec0 table with metadata, in the file `path`.
+
+    db = PassageDB(path, dim); db.insert(ids, vectors, metadata); ids, scores = db.search(query, k, topic=...)
+    """
+
+    def __init__(self, path, dim):
+        self.dim = int(dim)
+        self.db = connect_vector_db(path)  # ":memory:" for a database that lives in memory only
+        self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS passages USING vec0(embedding float[{self.dim}] "
+                        "distance_metric=cosine, topic text, doc_id text, +passage_id text)")
+
+    def insert(self, ids, vectors, metadata):
+        """Store n passages, in one transaction; a second call adds more (nothing is replaced).
+
+        ids: list of n str. vectors: array-like (n, dim), a list or an np.ndarray of any float dtype.
+        metadata: list of n dicts, each with the keys "topic" and "doc_id" (str) of the passage at that position.
+        """
+        ### BEGIN SOLUTION
+        V = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        rows = [(v.tobytes(), m["topic"], m["doc_id"], pid) for pid, v, m in zip(ids, V, metadata)]
+        with self.db:
+            self.db.executemany("INSERT INTO passages(embedding, topic, doc_id, passage_id) VALUES (?, ?, ?, ?)", rows)
+        ### END SOLUTION
+
+    def search(self, query, k=10, topic=None, doc_id=None):
+        """The k stored passages most cosine-similar to `query`, among those matching the filters, best first.
+
+        query: array-like (dim,), any float dtype. k: int >= 1.
+        topic, doc_id: None (no filter) or a str: only passages with that topic / that doc_id (both when both are
+            given). The filters act inside the KNN query, so k passages come back whenever k match.
+        Returns (ids, scores): a list of passage ids and an np.ndarray of their cosine similarities (1 - distance),
+            best first; fewer than k (possibly none) when fewer passages match.
+        """
+        ### BEGIN SOLUTION
+        sql = "SELECT passage_id, distance FROM passages WHERE embedding MATCH ? AND k = ?"
+        params = [np.asarray(query, dtype=np.float32).reshape(-1).tobytes(), int(k)]
+        for column, value in (("topic", topic), ("doc_id", doc_id)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        rows = self.db.execute(sql + " ORDER BY distance", params).fetchall()
+        return [pid for pid, _ in rows], np.array([1.0 - d for _, d in rows], dtype=np.float64)
+        ### END SOLUTION
+
+
+# %%
+db_path = os.path.join(tempfile.mkdtemp(), "passages.db")  # a file in your scratch space
+vdb = PassageDB(db_path, P_EMB.shape[1])
+vdb.insert(P_IDS, P_EMB, [{"topic": p["topic"], "doc_id": p["doc_id"]} for p in PASSAGES])
+del vdb
+vdb = PassageDB(db_path, P_EMB.shape[1])  # opened again from the file: the passages are still there
+q_vec = embed(["how do I keep my plants alive in winter"])[0]
+for topic in (None, "gardening", "astronomy"):
+    print(f"topic={topic}:", vdb.search(q_vec, k=3, topic=topic)[0])
+print(f"database file: {os.path.getsize(db_path) / 1e6:.2f} MB for {len(P_IDS)} passages")
+
+# %% nbgrader={"grade": true, "grade_id": "test_vdb", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+def _exact_filtered(q, k, topic=None, doc_id=None):
+    """The reference: exact cosine search over the passages that pass the filters (ids, cosines, all cosines)."""
+    keep = np.array([(topic is None or p["topic"] == topic) and (doc_id is None or p["doc_id"] == doc_id) for p in PASSAGES])
+    cos = P_EMB @ (np.asarray(q, dtype=np.float64) / np.linalg.norm(q))
+    order = [j for j in np.argsort(-cos, kind="stable") if keep[j]][:k]
+    return [P_IDS[j] for j in order], cos[order], {P_IDS[j]: cos[j] for j in np.flatnonzero(keep)}
+
+
+def _check_search(got, q, k, label, topic=None, doc_id=None, hint=""):
+    """got = (ids, scores) from search: the exact filtered top k, best first (near-ties in either order)."""
+    want_ids, want_sc, allowed = _exact_filtered(q, k, topic, doc_id)
+    ids, sc = list(got[0]), as_array(got[1], f"scores of {label}", shape=(len(got[0]),))
+    assert len(ids) == len(want_ids), (f"{label}: {len(ids)} results, expected {len(want_ids)} ({want_ids}). " + hint)
+    assert all(i in allowed for i in ids) and len(set(ids)) == len(ids), \
+        f"{label}: {ids} holds passages that do not pass the filter (or repeats); expected {want_ids}. " + hint
+    assert_close([allowed[i] for i in ids], want_sc, f"{label}: the cosines of the returned passages {ids} (expected {want_ids})",
+                 atol=2e-5, hint=hint or "the k nearest passages that pass the filters, best first")
+    assert_close(sc, want_sc, f"{label}: scores", atol=1e-4, hint="return cosine similarities, 1 - distance, best first")
+
+
+meta_v = [{"topic": p["topic"], "doc_id": p["doc_id"]} for p in PASSAGES]
+vdb_t = PassageDB(":memory:", P_EMB.shape[1])
+vdb_t.insert(P_IDS[:100], P_EMB[:100].astype(np.float64), meta_v[:100])  # float64 vectors: store them as float32
+vdb_t.insert(P_IDS[100:], P_EMB[100:].tolist(), meta_v[100:])             # a second insert adds the rest
+q_v = Q_EMB[5].astype(np.float64)
+_check_search(vdb_t.search(q_v, k=5), q_v, 5, "search(query 5, k=5)",
+              hint="ORDER BY distance (the smallest cosine distance first); scores are 1 - distance")
+small = "astronomy"
+_check_search(vdb_t.search(q_v, k=10, topic=small), q_v, 10, f"search(query 5, k=10, topic={small!r})", topic=small,
+              hint="put the topic filter INSIDE the KNN query (WHERE ... AND topic = ?): searching the k nearest first and "
+                   "dropping the other topics afterwards returns fewer than k")
+### BEGIN HIDDEN TESTS
+for qi in (0, 17, 60, 101, 150, 191):
+    for k_h, topic_h in ((1, None), (10, None), (7, TOPICS[qi % len(TOPICS)]), (12, TOPICS[(qi + 1) % len(TOPICS)])):
+        _check_search(vdb_t.search(Q_EMB[qi], k=k_h, topic=topic_h), Q_EMB[qi], k_h, f"search(query {qi}, k={k_h}, topic={topic_h!r})",
+                      topic=topic_h, hint="the filter inside the KNN query; best first")
+doc_h = PASSAGES[40]["doc_id"]
+n_doc = sum(p["doc_id"] == doc_h for p in PASSAGES)
+_check_search(vdb_t.search(Q_EMB[9], k=n_doc + 3, doc_id=doc_h), Q_EMB[9], n_doc + 3, f"search(k={n_doc + 3}, doc_id={doc_h!r})",
+              doc_id=doc_h, hint=f"doc_id filters too; only {n_doc} passages match, so {n_doc} come back")
+topic_d = PASSAGES[40]["topic"]
+_check_search(vdb_t.search(Q_EMB[9], k=4, topic=topic_d, doc_id=doc_h), Q_EMB[9], 4, "search with both filters",
+              topic=topic_d, doc_id=doc_h, hint="both filters at once (AND)")
+other_topic = next(t for t in TOPICS if t != topic_d)
+ids_none, sc_none = vdb_t.search(Q_EMB[9], k=4, topic=other_topic, doc_id=doc_h)
+assert list(ids_none) == [] and len(sc_none) == 0, f"no passage has both topic {other_topic!r} and doc {doc_h!r}: expected [], got {ids_none}"
+_check_search(vdb_t.search(Q_EMB[33].tolist(), k=3, topic="cooking"), Q_EMB[33], 3, "a query given as a list", topic="cooking")
+# a small database with hand-made vectors and metadata: ids and metadata stay with their vectors
+rng_v = np.random.default_rng(21)
+X_v = rng_v.normal(size=(30, 6)) * rng_v.uniform(0.2, 4.0, size=(30, 1))
+ids_small = [f"s{j:02d}" for j in range(30)]
+meta_small = [{"topic": ["t0", "t1", "t2"][j % 3], "doc_id": f"doc{j // 4}"} for j in range(30)]
+small_db = PassageDB(":memory:", 6)
+small_db.insert(ids_small[::-1], X_v[::-1], meta_small[::-1])
+U_v = X_v / np.linalg.norm(X_v, axis=1, keepdims=True)
+for t in range(4):
+    q_s = rng_v.normal(size=6)
+    cos_s = U_v @ (q_s / np.linalg.norm(q_s))
+    for topic_s, doc_s in ((None, None), ("t1", None), (None, "doc2"), ("t2", "doc5")):
+        keep = [j for j in np.argsort(-cos_s) if (topic_s is None or meta_small[j]["topic"] == topic_s)
+                and (doc_s is None or meta_small[j]["doc_id"] == doc_s)][:4]
+        got_s, got_sc = small_db.search(q_s, k=4, topic=topic_s, doc_id=doc_s)
+        assert_sequence_equal(got_s, [ids_small[j] for j in keep], f"hand-made database, query {t}, topic={topic_s}, doc_id={doc_s}",
+                              hint="each id and its metadata belong to the vector at the same position")
+        assert_close(as_array(got_sc, "scores", shape=(len(keep),)), cos_s[keep], f"cosines, query {t}, topic={topic_s}, doc_id={doc_s}",
+                     atol=1e-4)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "vdb-check-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Does the database agree with part 2's index?** For every query, unfiltered and filtered by the topic of its
+# first relevant passage, the database's top 10 against your `VectorIndex` built on the same passages (for the
+# filtered search, on that topic's passages only), and the time per query of each.
+
+# %%
+same, total, t_db, t_ix = 0, 0, 0.0, 0.0
+topic_index = {}
+for topic in TOPICS:
+    rows_t = [j for j, t in enumerate(P_TOPICS) if t == topic]
+    topic_index[topic] = VectorIndex(P_EMB.shape[1])
+    topic_index[topic].add(P_EMB[rows_t], [P_IDS[j] for j in rows_t])
+full_index = VectorIndex(P_EMB.shape[1])
+full_index.add(P_EMB, P_IDS)
+for i, q in enumerate(QUERIES):
+    topic = P_TOPICS[P_IDS.index(q["relevant"][0])]
+    for filt, own in ((None, full_index), (topic, topic_index[topic])):
+        t0 = time.perf_counter()
+        got_db = vdb.search(Q_EMB[i], k=10, topic=filt)[0]
+        t1 = time.perf_counter()
+        got_ix = own.search(Q_EMB[i], k=10)[0]
+        t_db, t_ix = t_db + t1 - t0, t_ix + time.perf_counter() - t1
+        same += list(got_db) == list(got_ix)
+        total += 1
+print(f"identical top-10 lists: {same} of {total} searches ({len(QUERIES)} queries, unfiltered and filtered by topic); "
+      f"{1e3 * t_db / total:.2f} ms per search in the database, {1e3 * t_ix / total:.2f} ms in the in-memory index")
+_ = ek.claim("The database returns the same top 10 as the exact in-memory index, with and without the topic filter",
+             same == total, f"{same} of {total} identical")

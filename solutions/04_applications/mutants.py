@@ -92,7 +92,7 @@ MUTANTS = [
     mutant("bm25", "Robertson IDF variant", replace=[("retriever = bm25s.BM25()", 'retriever = bm25s.BM25(method="robertson")')]),
     mutant("bm25", "worst first", replace=[("return np.asarray(indices), np.asarray(scores)", "return np.asarray(indices)[:, ::-1], np.asarray(scores)[:, ::-1]")]),
     # ---- rrf ---------------------------------------------------------------------------------------------
-    mutant("rrf", "bob: ranks from 0", replace=[("enumerate(ranking, start=1)", "enumerate(ranking)")]),
+    mutant("rrf", "ranks from 0", replace=[("enumerate(ranking, start=1)", "enumerate(ranking)")]),
     mutant("rrf", "k ignored (always 60)", replace=[("fused[d] = fused.get(d, 0.0) + 1.0 / (k + rank)", "fused[d] = fused.get(d, 0.0) + 1.0 / (60 + rank)")]),
     mutant("rrf", "sorted worst first", replace=[("ids = sorted(fused, key=lambda d: -fused[d])", "ids = sorted(fused, key=lambda d: fused[d])")]),
     mutant("rrf", "max over rankings instead of the sum", replace=[("fused[d] = fused.get(d, 0.0) + 1.0 / (k + rank)", "fused[d] = max(fused.get(d, 0.0), 1.0 / (k + rank))")]),
@@ -159,6 +159,69 @@ MUTANTS = [
                                                          'hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in zip(results, questions)])')]),
     mutant("rag", "hit only when the support is retrieved first", replace=[('hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in answerable]) if answerable else 0.0',
                                                                          'hit = np.mean([bool(set(q["support"]) & set(r["retrieved"][:1])) for r, q in answerable]) if answerable else 0.0')]),
+    # ---- rerank (part 8) ---------------------------------------------------------------------------------
+    mutant("rerank", "bob: sorted ascending (lowest score first)",
+           replace=[('order = np.argsort(-scores, kind="stable")', 'order = np.argsort(scores, kind="stable")')]),
+    mutant("rerank", "candidates beyond k dropped", replace=[("return [head[i][0] for i in order] + [pid for pid, _ in tail]",
+                                                             "return [head[i][0] for i in order]")]),
+    mutant("rerank", "k ignored: every candidate rescored",
+           replace=[("k = len(candidates) if k is None else min(int(k), len(candidates))", "k = len(candidates)")]),
+    mutant("rerank", "all candidates scored, then only the first k sorted",
+           replace=[("scores = np.asarray(scorer(query, [text for _, text in head]), dtype=np.float64).reshape(-1)",
+                     "scores = np.asarray(scorer(query, [text for _, text in candidates]), dtype=np.float64).reshape(-1)[:k]")]),
+    mutant("rerank", "ties reversed (argsort ascending, then reversed)",
+           replace=[('order = np.argsort(-scores, kind="stable")', 'order = np.argsort(scores, kind="stable")[::-1]')]),
+    mutant("rerank", "unstable sort (quicksort on many ties)",
+           replace=[('order = np.argsort(-scores, kind="stable")', 'order = np.argsort(-scores, kind="heapsort")')]),
+    mutant("rerank", "k off by one (k + 1 rescored)",
+           replace=[("min(int(k), len(candidates))", "min(int(k) + 1, len(candidates))")]),
+    mutant("rerank", "k off by one (k - 1 rescored)",
+           replace=[("min(int(k), len(candidates))", "max(min(int(k) - 1, len(candidates)), 0)")]),
+    mutant("rerank", "k=None rescores nothing",
+           replace=[("k = len(candidates) if k is None else min(int(k), len(candidates))",
+                     "k = 0 if k is None else min(int(k), len(candidates))")]),
+    mutant("rerank", "scorer called with an empty list when nothing is rescored",
+           replace=[("    if not head:\n        return [pid for pid, _ in tail]\n", "")]),
+    mutant("rerank", "scorer called once per candidate",
+           replace=[("scores = np.asarray(scorer(query, [text for _, text in head]), dtype=np.float64).reshape(-1)",
+                     "scores = np.array([float(np.asarray(scorer(query, [text])).reshape(-1)[0]) for _, text in head])")]),
+    mutant("rerank", "returns (id, text) pairs", replace=[("return [head[i][0] for i in order] + [pid for pid, _ in tail]",
+                                                          "return [head[i] for i in order] + tail")]),
+    mutant("rerank", "the passage ids passed to the scorer instead of the texts",
+           replace=[("scorer(query, [text for _, text in head])", "scorer(query, [pid for pid, _ in head])")]),
+    mutant("rerank", "reranked candidates appended after the rest",
+           replace=[("return [head[i][0] for i in order] + [pid for pid, _ in tail]",
+                     "return [pid for pid, _ in tail] + [head[i][0] for i in order]")]),
+    mutant("rerank", "scores added to the first-stage rank position",
+           replace=[('order = np.argsort(-scores, kind="stable")', 'order = np.argsort(-(scores - 0.3 * np.arange(len(scores))), kind="stable")')]),
+    # ---- PassageDB (part 9) ------------------------------------------------------------------------------
+    mutant("vdb", "post-filtering: the k nearest first, other topics dropped afterwards",
+           replace=[('        for column, value in (("topic", topic), ("doc_id", doc_id)):\n            if value is not None:\n                sql += f" AND {column} = ?"\n                params.append(value)\n', ""),
+                                 ('rows = self.db.execute(sql + " ORDER BY distance", params).fetchall()',
+                                  'rows = [r for r in self.db.execute("SELECT passage_id, distance, topic, doc_id FROM passages WHERE embedding MATCH ? AND k = ? ORDER BY distance", params).fetchall()\n'
+                                  '                if (topic is None or r[2] == topic) and (doc_id is None or r[3] == doc_id)]\n'
+                                  '        rows = [(r[0], r[1]) for r in rows]')]),
+    mutant("vdb", "topic filter ignored", replace=[('(("topic", topic), ("doc_id", doc_id))', '(("doc_id", doc_id),)')]),
+    mutant("vdb", "doc_id filter ignored", replace=[('(("topic", topic), ("doc_id", doc_id))', '(("topic", topic),)')]),
+    mutant("vdb", "filters joined with OR", replace=[('sql += f" AND {column} = ?"', 'sql += (" AND (" if len(params) == 2 else " OR ") + f"{column} = ?"'),
+                                                    ('rows = self.db.execute(sql + " ORDER BY distance", params)',
+                                                     'rows = self.db.execute(sql + (")" if len(params) > 2 else "") + " ORDER BY distance", params)')]),
+    mutant("vdb", "distance returned as the score", replace=[("np.array([1.0 - d for _, d in rows]", "np.array([d for _, d in rows]")]),
+    mutant("vdb", "worst first (rows reversed)", replace=[('sql + " ORDER BY distance", params).fetchall()', 'sql + " ORDER BY distance", params).fetchall()[::-1]')]),
+    mutant("vdb", "vectors stored as float64 bytes", replace=[("V = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)",
+                                                              "V = np.asarray(vectors).reshape(-1, self.dim)")]),
+    mutant("vdb", "query sent as float64 bytes", replace=[("np.asarray(query, dtype=np.float32).reshape(-1).tobytes()",
+                                                          "np.asarray(query).reshape(-1).tobytes()")]),
+    mutant("vdb", "insert replaces the passages stored before",
+           replace=[('        with self.db:\n', '        with self.db:\n            self.db.execute("DELETE FROM passages")\n')]),
+    mutant("vdb", "topic and doc_id swapped", replace=[("(v.tobytes(), m[\"topic\"], m[\"doc_id\"], pid)", "(v.tobytes(), m[\"doc_id\"], m[\"topic\"], pid)")]),
+    mutant("vdb", "k + 1 results", replace=[("params = [np.asarray(query, dtype=np.float32).reshape(-1).tobytes(), int(k)]",
+                                            "params = [np.asarray(query, dtype=np.float32).reshape(-1).tobytes(), int(k) + 1]")]),
+    mutant("vdb", "ids misaligned with their vectors (ids in sorted order)",
+           replace=[("for pid, v, m in zip(ids, V, metadata)", "for pid, v, m in zip(sorted(ids), V, metadata)")]),
+    mutant("vdb", "k ignored (always 10)", replace=[("np.asarray(query, dtype=np.float32).reshape(-1).tobytes(), int(k)]",
+                                                    "np.asarray(query, dtype=np.float32).reshape(-1).tobytes(), 10]")]),
+    mutant("vdb", "score from an L2 formula, 1 - d / 2", replace=[("np.array([1.0 - d for _, d in rows]", "np.array([1.0 - d / 2 for _, d in rows]")]),
 ]
 
 ALTERNATIVES = [
@@ -520,5 +583,79 @@ def evaluate_rag(results, questions):
             "accuracy": float(ans.right.mean()) if len(ans) else 0.0,
             "abstain_precision": float((~abst.answerable).mean()) if len(abst) else 0.0,
             "abstain_recall": float(un.abstained.mean()) if len(un) else 0.0}
+'''),
+    alternative("rerank", "plain Python: sorted(..., reverse=True) is stable too", source='''\
+def rerank(query, candidates, scorer, k=None):
+    candidates = list(candidates)
+    n = len(candidates) if k is None else max(0, min(k, len(candidates)))
+    if n == 0:
+        return [c[0] for c in candidates]
+    scores = list(scorer(query, [c[1] for c in candidates[:n]]))
+    head = sorted(range(n), key=lambda i: scores[i], reverse=True)
+    return [candidates[i][0] for i in head] + [c[0] for c in candidates[n:]]
+'''),
+    alternative("rerank", "torch stable sort, ids and texts unzipped", source='''\
+def rerank(query, candidates, scorer, k=None):
+    ids = [pid for pid, _ in candidates]
+    texts = [t for _, t in candidates]
+    m = len(ids) if k is None or k > len(ids) else k
+    if m <= 0:
+        return ids
+    s = torch.as_tensor(np.asarray(scorer(query, texts[:m]), dtype=np.float64))
+    order = torch.sort(s, descending=True, stable=True).indices.tolist()
+    return [ids[i] for i in order] + ids[m:]
+'''),
+    alternative("vdb", "JSON vectors row by row, conditions joined, cursor iterated", source='''\
+class PassageDB:
+    def __init__(self, path, dim):
+        self.dim = int(dim)
+        self.db = connect_vector_db(path)
+        self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS passages USING vec0(embedding float[{self.dim}] "
+                        "distance_metric=cosine, topic text, doc_id text, +passage_id text)")
+
+    def insert(self, ids, vectors, metadata):
+        with self.db:
+            for pid, v, m in zip(ids, vectors, metadata):
+                self.db.execute("INSERT INTO passages(embedding, topic, doc_id, passage_id) VALUES (vec_f32(?), ?, ?, ?)",
+                                (json.dumps([float(x) for x in v]), m["topic"], m["doc_id"], pid))
+
+    def search(self, query, k=10, topic=None, doc_id=None):
+        where = ["embedding MATCH vec_f32(?)", "k = ?"]
+        params = [json.dumps([float(x) for x in query]), k]
+        if topic is not None:
+            where.append("topic = ?")
+            params.append(topic)
+        if doc_id is not None:
+            where.append("doc_id = ?")
+            params.append(doc_id)
+        ids, scores = [], []
+        for pid, dist in self.db.execute("SELECT passage_id, distance FROM passages WHERE " + " AND ".join(where)
+                                         + " ORDER BY distance", params):
+            ids.append(pid)
+            scores.append(1 - dist)
+        return ids, np.array(scores)
+'''),
+    alternative("vdb", "sqlite_vec.serialize_float32, named parameters, cosine recomputed with vec_distance_cosine", source='''\
+class PassageDB:
+    def __init__(self, path, dim):
+        self.dim = int(dim)
+        self.db = connect_vector_db(path)
+        self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS passages USING vec0(embedding float[{self.dim}] "
+                        "distance_metric=cosine, topic text, doc_id text, +passage_id text)")
+
+    def insert(self, ids, vectors, metadata):
+        rows = [{"e": sqlite_vec.serialize_float32([float(x) for x in v]), "t": m["topic"], "d": m["doc_id"], "p": p}
+                for p, v, m in zip(ids, np.asarray(vectors, dtype=np.float64), metadata)]
+        with self.db:
+            self.db.executemany("INSERT INTO passages(embedding, topic, doc_id, passage_id) VALUES (:e, :t, :d, :p)", rows)
+
+    def search(self, query, k=10, topic=None, doc_id=None):
+        params = {"q": sqlite_vec.serialize_float32([float(x) for x in np.ravel(query)]), "k": int(k)}
+        filters = {name: value for name, value in (("topic", topic), ("doc_id", doc_id)) if value is not None}
+        params.update(filters)
+        sql = ("SELECT passage_id, vec_distance_cosine(embedding, :q) AS d FROM passages WHERE embedding MATCH :q AND k = :k"
+               + "".join(f" AND {name} = :{name}" for name in filters) + " ORDER BY distance")
+        rows = self.db.execute(sql, params).fetchall()
+        return [r[0] for r in rows], np.array([1.0 - r[1] for r in rows], dtype=np.float32)
 '''),
 ]
