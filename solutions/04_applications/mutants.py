@@ -140,7 +140,7 @@ MUTANTS = [
                      "Q = np.asarray(queries, dtype=np.float32).reshape(-1, X.shape[1])\n    Q = Q / np.linalg.norm(Q, axis=1, keepdims=True)")]),
     mutant("ivf", "exact search over every row (the cells ignored)",
            replace=[("candidates = np.concatenate([np.asarray(lists[c], dtype=np.int64) for c in cells])", "candidates = np.arange(len(X))")]),
-    mutant("ivf", "returns (scores, indices)", replace=[("    return indices, scores\n", "    return scores, indices\n")]),
+    mutant("ivf", "returns (scores, indices)", replace=[("    return indices, scores", "    return scores, indices")]),
     # ---- cluster -----------------------------------------------------------------------------------------
     mutant("cluster", "picks the lowest silhouette", replace=[("best = max(scores, key=scores.get)", "best = min(scores, key=scores.get)")]),
     mutant("cluster", "cosine silhouette", replace=[("float(silhouette_score(X, labels))", "float(silhouette_score(X, labels, metric=\"cosine\"))")]),
