@@ -31,12 +31,25 @@ def filler(pool):
     return rng.choice(pool) if rng.random() < 0.5 else ""
 
 
+SHARED_REMARKS = [  # remarks any topic could hold: shared vocabulary (the topic pools below
+    # hold some of them too, so that a repeated remark never names a topic)
+    "Write the date down, so that you know when it was last done.",
+    "Cheap tools often cost more in the end.",
+    "Cold weather makes everything slower.",
+    "Start small and check the result before doing more.",
+    "A short checklist prevents most mistakes.",
+    "Ask someone experienced if you are unsure.",
+    "It takes practice, so do not be discouraged by a first attempt that goes wrong.",
+    "Reading the instructions twice saves time later.",
+]
+
 passages, queries, questions = [], [], []
 
 
-def add_passage(doc_id, topic, title, text):
+def add_passage(doc_id, topic, title, text, second_topic=None):
     pid = f"{doc_id}-{sum(p['doc_id'] == doc_id for p in passages) + 1}"
-    passages.append({"id": pid, "doc_id": doc_id, "topic": topic, "title": title, "text": " ".join(text.split())})
+    passages.append({"id": pid, "doc_id": doc_id, "topic": topic, "title": title, "text": " ".join(text.split()),
+                     "second_topic": second_topic})
     return pid
 
 
@@ -91,17 +104,23 @@ CAUSES = [
 TECH_FILLER = [
     "Write down the code before you restart, because it is cleared when the unit powers up again.",
     "The code is shown on the display and repeated by the status light, which blinks in the same pattern.",
-    "Support staff will ask for the serial number printed on the label underneath the unit.",
+    SHARED_REMARKS[0],
     "If the same code returns within a day, do not keep resetting the unit.",
     "The event log in the web interface lists the last twenty codes with their times.",
-    "Most owners can clear this fault themselves without opening the case.",
+    SHARED_REMARKS[5],
+]
+# Intro sentences, varied by position (not drawn from rng, so that every later draw stays as it was).
+TECH_INTRO = [
+    "When something goes wrong it stops and shows an error code on its display.",
+    "A fault makes it beep and put a short code on the screen.",
+    "Like most modern appliances, it reports problems with a code rather than a message.",
+    "Owners usually meet its error codes after a power cut or an update.",
 ]
 used_codes = set()
 for doc_id, name, kind, prefix, year in DEVICES:
     title = f"{name} {kind}: error codes"
     add_passage(doc_id, "device troubleshooting", title, f"""
-        The {name} is a {kind} first sold in {year}. When something goes wrong it stops, shows an error code on its
-        status display and blinks its status light. The codes below cover the faults owners report most often.
+        The {name} is a {kind} first sold in {year}. {TECH_INTRO[DEVICES.index((doc_id, name, kind, prefix, year)) % len(TECH_INTRO)]}
         {filler(TECH_FILLER)} Firmware updates are published on the manufacturer's support site every few months.""")
     add_question(f"When was the {name} first sold?", str(year), [f"{doc_id}-1"])
     for cause in rng.sample(CAUSES, 5):
@@ -181,7 +200,7 @@ GARDEN_FILLER = [
     "Mulching with compost keeps the soil moist and smothers weeds.",
     "Rotate crops each year so that soil-borne diseases do not build up.",
     "A soil thermometer is a cheap way to avoid sowing too early.",
-    "Keep a notebook of sowing dates to plan next year's beds.",
+    SHARED_REMARKS[2],
     "Raised beds warm up faster in spring and drain well after heavy rain.",
 ]
 for i, pl in enumerate(PLANTS, 1):
@@ -256,7 +275,7 @@ DISHES = [
          para="my crepes are like rubber"),
 ]
 COOK_FILLER = [
-    "Weigh ingredients rather than using cups for consistent results.",
+    SHARED_REMARKS[6],
     "Read the whole recipe before you start and set everything out.",
     "Oven thermostats are often wrong by ten degrees, so an oven thermometer helps.",
     "Taste as you go and season in small steps.",
@@ -273,10 +292,15 @@ for i, d in enumerate(DISHES, 1):
         f"A {n} needs {d['time']} at {d['temp']}. Resting it briefly afterwards makes it easier to serve. {filler(COOK_FILLER)}",
     ]))
     p3 = add_passage(doc_id, "cooking", title, pick([
-        f"If your {n} ends up with {d['mistake']}, the usual cause is {d['cause']}. Fix that and the next attempt will be much better.",
+        f"If your {n} ends up with {d['mistake']}, the usual cause is {d['cause']}. Correct that and try again.",
         f"The commonest failure with a {n} is {d['mistake']}. It almost always comes from {d['cause']}. {filler(COOK_FILLER)}",
     ]))
-    p4 = add_passage(doc_id, "cooking", title, f"Leftover {n} keeps for {d['store']}. Cool it quickly and cover it well. {filler(COOK_FILLER)}")
+    remark = filler(COOK_FILLER)  # one draw, whichever phrasing: the phrasing goes by position, not by rng
+    p4 = add_passage(doc_id, "cooking", title, [
+        f"Leftover {n} keeps for {d['store']}. Cool it quickly and cover it well. {remark}",
+        f"Any {n} you do not eat keeps for {d['store']}. {remark}",
+        f"Made ahead, {n} keeps for {d['store']}; reheat only the portion you need. {remark}",
+    ][i % 3])
     add_query("keyword", f"{n} oven temperature and cooking time", [p2])
     add_query("paraphrase", d["para"], [p3])
     add_query("keyword", f"storing leftover {n}", [p4])
@@ -310,7 +334,7 @@ SKY_FILLER = [
     "Let your eyes adapt to the dark for twenty minutes before observing.",
     "A red torch preserves night vision while you read a star chart.",
     "Light pollution hides faint objects, so a rural site helps.",
-    "Astronomy apps show where objects are for your location and time.",
+    SHARED_REMARKS[2],
 ]
 for i, s in enumerate(SKY, 1):
     doc_id = f"astro-{i:02d}"
@@ -319,7 +343,9 @@ for i, s in enumerate(SKY, 1):
     title = f"Observing {n}"
     p1 = add_passage(doc_id, "astronomy", title, f"{N} is {s['what']}. It has {s['fact']}. {filler(SKY_FILLER)}")
     p2 = add_passage(doc_id, "astronomy", title, pick([
-        f"The best-known feature of {n} is {s['feature']}. Astronomers have studied it for decades.",
+        f"The best-known feature of {n} is {s['feature']}. " + ["Telescopes and space probes have both studied it.",
+                                                                "It shows up in almost every photograph taken through a telescope.",
+                                                                "Observatories still publish new images of it."][i % 3],
         f"{N} is famous for {s['feature']}. {filler(SKY_FILLER)}",
     ]))
     p3 = add_passage(doc_id, "astronomy", title, f"To observe {n}, look {s['see']}. {filler(SKY_FILLER)}")
@@ -358,7 +384,7 @@ FIN_FILLER = [
     "This is general information, not personal financial advice.",
     "Rules differ between countries, so check the ones where you live.",
     "Automating transfers on payday makes good habits easier to keep.",
-    "A spreadsheet or a budgeting app makes the numbers visible.",
+    SHARED_REMARKS[4],
     "Review the decision once a year or when your circumstances change.",
 ]
 for i, f in enumerate(FIN, 1):
@@ -371,7 +397,13 @@ for i, f in enumerate(FIN, 1):
         f"A useful rule of thumb for {bare} is {f['rule']}. It is a starting point rather than a law.",
         f"When it comes to {bare}, aim for {f['rule']}. {filler(FIN_FILLER)}",
     ]))
-    p3 = add_passage(doc_id, "personal finance", title, f"The classic mistake with {bare} is {f['mistake']}. {filler(FIN_FILLER)}")
+    remark = filler(FIN_FILLER)
+    p3 = add_passage(doc_id, "personal finance", title, [
+        f"The classic mistake with {bare} is {f['mistake']}. {remark}",
+        f"Where people go wrong with {bare} is {f['mistake']}. {remark}",
+        f"A costly error with {bare} is {f['mistake']}. {remark}",
+        f"Financial advisers see the same slip with {bare} again and again: {f['mistake']}. {remark}",
+    ][i % 4])
     add_passage(doc_id, "personal finance", title, pick([
         f"Before making decisions about {bare}, list your monthly income and fixed costs. Knowing where the money goes is the first step. {filler(FIN_FILLER)}",
         f"Questions about {bare} come up often in money forums. Comparing offers from several providers usually pays off. {filler(FIN_FILLER)}",
@@ -406,7 +438,7 @@ BIKE = [
 BIKE_FILLER = [
     "A clean bike is easier to inspect, so wash it before servicing.",
     "Torque settings are printed on most components; a torque wrench prevents damage.",
-    "If in doubt, a local bike shop can check the work.",
+    SHARED_REMARKS[1],
     "A few drops of the right lubricant prevent most squeaks.",
     "Check the quick-release levers and thru-axles before every ride.",
 ]
@@ -434,6 +466,60 @@ for kind, query, needle in [("cooking", "dishes that can be frozen for three mon
                             ("gardening", "crops that need a high-potash feed", "high-potash"),
                             ("astronomy", "objects whose distance is measured in light years", "light years")]:
     add_query("multi", query, [p["id"] for p in passages if p["topic"] == kind and needle in p["text"]])
+
+# ---------------------------------------------------------------------------------------------------------------
+# Overlap between topics. Real collections do not fall apart into clean topics: a recipe mentions the garden, a
+# budget mentions a bike. Passages that touch two topics (labelled with their document's topic) and remarks any
+# topic could hold keep clustering from scoring itself. A stream of its own, so that everything above is unchanged.
+# ---------------------------------------------------------------------------------------------------------------
+mix = random.Random(SEED + 1)
+BRIDGES = [  # (document, second topic, a passage about the document's entity that draws on the second topic)
+    ("tech-04", "gardening", "Gardeners use the Halcyon T3 to keep a greenhouse above 10 °C, so that tomato and pepper seedlings survive "
+                "cold spring nights; switch on its frost alarm before the first sowing."),
+    ("tech-11", "cooking", "The Fennick CM-3 makes espresso for baking as well as for drinking: a shot lifts a chocolate cake or a "
+                "tiramisu. Descale it every month with citric acid, because hard water spoils the coffee and the heater."),
+    ("tech-12", "personal finance", "A Solace UPS-1500 costs money up front, but in a home office it can save the income of a lost working day. "
+                "Budget for a replacement battery every three to five years."),
+    ("tech-05", "astronomy", "An astronomy club can plug a telescope camera into the Vantor X9 projector, so that everyone watches the "
+                "craters of the Moon and the rings of Saturn on one big screen."),
+    ("garden-01", "cooking", "A glut of ripe tomatoes is best turned into sauce: simmer them slowly with garlic and olive oil, season at "
+                  "the end and freeze the sauce in portions for winter cooking."),
+    ("garden-03", "cooking", "Home-grown garlic tastes milder than shop-bought bulbs. Roast whole heads in the oven at 180 °C for "
+                  "45 minutes and spread the soft cloves on bread."),
+    ("garden-08", "personal finance", "Growing potatoes on an allotment is cheap: seed potatoes and a year's rent can return a winter's supply, "
+                  "although the money saved is small once you count the hours of digging."),
+    ("cook-04", "personal finance", "Lentil soup is among the cheapest meals you can cook: a whole pot costs less than one takeaway, which is why "
+                "it is a staple of tight monthly budgets and student savings plans."),
+    ("cook-06", "gardening", "The best vegetables for a stir-fry come straight from the garden: pick courgettes, peppers and spring "
+                "onions young, and slice them thinly so that they cook evenly."),
+    ("cook-08", "device troubleshooting", "An oven whose temperature sensor has failed ruins Yorkshire puddings. If the display shows an error code or "
+                "the oven runs cold, check the thermostat before blaming the batter."),
+    ("astro-05", "gardening", "Some gardeners sow seeds by the phases of the Moon, but trials find no effect on germination: the Moon's "
+                 "pull on the water in garden soil is far too weak to matter."),
+    ("astro-03", "device troubleshooting", "Cold nights drain the batteries of telescope mounts and cameras quickly. A dew heater and a charged power "
+                 "bank keep the equipment running while you watch Saturn's rings."),
+    ("astro-07", "bicycle maintenance", "Many riders cycle out to a dark-sky site. Pack a red rear light and small binoculars, and look for the "
+                 "Andromeda Galaxy before riding home."),
+    ("fin-01", "device troubleshooting", "An emergency fund is what pays when the boiler, the washing machine or the laptop breaks down; repairs to "
+               "household appliances are the most common unplanned costs."),
+    ("fin-05", "cooking", "Food is usually the largest flexible item in a 50/30/20 budget. Cooking at home in batches and freezing "
+               "portions cuts it more than any other habit."),
+    ("fin-03", "bicycle maintenance", "Buying a bicycle on credit or through a cycle-to-work scheme affects your credit score only if you miss "
+               "the monthly payments."),
+    ("bike-01", "personal finance", "Replacing a chain early saves money: a new chain costs a fraction of a worn cassette and chainrings, so a "
+                "cheap chain checker soon pays for itself."),
+    ("bike-02", "device troubleshooting", "Electric bikes add a battery, a motor and a display that shows error codes. Their brake pads wear faster "
+                "because of the extra weight, so check them more often."),
+    ("bike-03", "gardening", "Thorny hedge cuttings cause many punctures in autumn. Sweep the path after pruning the garden, and check "
+                "the tyres for embedded thorns after riding past freshly cut hedges."),
+]
+for p in passages:
+    if mix.random() < 0.3:
+        p["text"] += " " + mix.choice(SHARED_REMARKS)
+topic_of = {p["doc_id"]: (p["topic"], p["title"]) for p in passages}
+for doc_id, second, text in BRIDGES:
+    add_passage(doc_id, topic_of[doc_id][0], topic_of[doc_id][1],
+                text + (" " + mix.choice(SHARED_REMARKS) if mix.random() < 0.3 else ""), second_topic=second)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Unanswerable questions: off-topic, and in-domain about things the corpus does not cover.

@@ -20,22 +20,24 @@
 #
 # | part | application | you build | evaluated by |
 # |---|---|---|---|
-# | 1–5 | a **semantic search engine** | chunking, an exact vector index, BM25, rank fusion, an approximate index | recall@k, MRR@k, nDCG@k, latency |
+# | 1–5 | a **semantic search engine** | chunking, an exact vector index, BM25, rank fusion, approximate indexes (HNSW, an inverted file) | recall@k, MRR@k, nDCG@k, latency |
 # | 6 | **document clustering** | k-means with k chosen by silhouette, cluster keywords | NMI and ARI against the topic labels |
 # | 7 | **retrieval-augmented generation** | retrieve, cite, answer, abstain | hit rate, answer accuracy, abstention precision/recall |
 # | 8–9 | **search in production** | a cross-encoder rerank step, a filtered top-k query in a vector database (sqlite-vec) | nDCG@10 before/after and latency against k; agreement with the exact index |
 #
-# The knowledge base (`data/kb_*.jsonl`, see `data/README.md`) has 250 passages from 56 documents in six topics
+# The knowledge base (`data/kb_*.jsonl`, see `data/README.md`) has 269 passages from 56 documents in six topics
 # (device troubleshooting, gardening, cooking, astronomy, personal finance, bicycle maintenance), 192 search
 # queries with relevance labels and 144 questions with gold answers, some of which the corpus cannot answer.
-# Sentence embeddings come from all-MiniLM-L6-v2 (384 d), computed once at the start and reused.
+# Sentence embeddings come from all-MiniLM-L6-v2 (384 d), computed once at the start and reused. The topics overlap
+# as real ones do: some passages draw on two topics, and general remarks recur across topics. Part 5 needs a
+# larger collection than the knowledge base: 100,000 GloVe word vectors.
 #
 # **Learning objectives.** After this assignment you can
 # 1. cut documents into overlapping, sentence-aligned chunks and say why retrieval needs them;
 # 2. build, query and persist an exact cosine-similarity index, including "more like this" search;
 # 3. compute recall@k, MRR@k and nDCG@k (binary and graded) exactly as the standard evaluators do;
 # 4. combine lexical (BM25) and dense retrieval with reciprocal rank fusion, and explain where each wins;
-# 5. trade recall for speed with an approximate (HNSW) index and measure that recall;
+# 5. trade recall for speed with approximate indexes (HNSW, IVF, IVF-PQ) over 100,000 word vectors, and measure that recall;
 # 6. cluster embeddings with k chosen by silhouette and name the clusters with c-TF-IDF;
 # 7. build a retrieval-augmented reader that cites its sources and abstains when it should;
 # 8. rerank a bi-encoder's candidates with a cross-encoder, and measure what it gains and what it costs per query;
@@ -122,7 +124,7 @@ def split_sentences(text):
     return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
 
 
-P_EMB = embed(P_TEXTS)                           # (250, 384)
+P_EMB = embed(P_TEXTS)                           # (269, 384)
 Q_EMB = embed([q["query"] for q in QUERIES])     # (192, 384)
 GARDEN_DOC = " ".join(p["text"] for p in PASSAGES if p["doc_id"] == "garden-01")  # one whole document (part 1)
 
@@ -133,21 +135,72 @@ DENSE_TOP = np.argsort(-S_DENSE, axis=1, kind="stable")[:, :100]
 dense_run = {q["qid"]: [P_IDS[j] for j in DENSE_TOP[i]] for i, q in enumerate(QUERIES)}
 
 
-# Part 5: a larger corpus for approximate search, and its exact top 10.
-def synthetic_corpus(n, seed=0, noise=0.03):
-    """n unit vectors near the passage embeddings: a stand-in for a larger corpus of the same kind."""
-    rng = np.random.default_rng(seed)
-    X = P_EMB[rng.integers(len(P_EMB), size=n)] + rng.normal(scale=noise, size=(n, P_EMB.shape[1]))
-    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+# Part 5: approximate search where it matters, over real vectors: the GloVe 6B 50d vectors of the 100,500 most
+# frequent words (GloVe's rows are in frequency order), 500 of them held out as queries, the other 100,000 the
+# database. The fixed parts are built here once (a few seconds); your code runs on them and on small subsets.
+import faiss
+
+GLOVE = ek.load_glove()                                     # 400,000 words, memory-mapped
+_rows = np.array(GLOVE.vectors[:100_500], dtype=np.float32)
+_rows /= np.linalg.norm(_rows, axis=1, keepdims=True)      # unit rows: inner product = cosine
+_held = np.zeros(len(_rows), dtype=bool)
+_held[np.random.default_rng(0).choice(len(_rows), 500, replace=False)] = True
+X_ann, Q_ann = np.ascontiguousarray(_rows[~_held]), np.ascontiguousarray(_rows[_held])  # (100000, 50), (500, 50)
+ANN_WORDS = [w for w, h in zip(GLOVE.words[:100_500], _held) if not h]
+Q_WORDS = [w for w, h in zip(GLOVE.words[:100_500], _held) if h]
+del _rows
+N_SUB = 10_000                                              # the subset your own index builds use (cheap to grade)
+FLAT_ANN = faiss.IndexFlatIP(X_ann.shape[1])                # exact search, the reference
+FLAT_ANN.add(X_ann)
+_, EXACT_ANN = FLAT_ANN.search(Q_ann, 10)                   # (500, 10) exact top 10 over all 100,000
+EXACT_SUB = np.argsort(-(Q_ann @ X_ann[:N_SUB].T), axis=1, kind="stable")[:, :10]  # exact top 10 over the subset
+# The coarse quantiser of IVF: 256 k-means centroids (by inner product), shared by your IVF and faiss's.
+_kmeans = faiss.Kmeans(X_ann.shape[1], 256, niter=10, seed=0, spherical=False)
+_kmeans.train(X_ann[::4])
+IVF_CENTROIDS = _kmeans.centroids.copy()                    # (256, 50), not unit length
 
 
-def exact_top(X, Q, k):
-    """Row positions of the k most similar rows of X for each query (unit vectors), best first."""
-    return np.argsort(-(Q @ X.T), axis=1)[:, :k]
+def ivf_quantiser(centroids):
+    """A faiss coarse quantiser that holds the given centroids (inner product)."""
+    quantiser = faiss.IndexFlatIP(centroids.shape[1])
+    quantiser.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    return quantiser
 
 
-X_ann, Q_ann = synthetic_corpus(8000, seed=0), synthetic_corpus(200, seed=1)
-EXACT_ANN = exact_top(X_ann, Q_ann, 10)
+ANN_BUILD = {}                                              # index -> (seconds to build, bytes per vector)
+
+
+def _timed_build(name, build):
+    t0 = time.perf_counter()
+    index = build()
+    ANN_BUILD[name] = (time.perf_counter() - t0, faiss.serialize_index(index).nbytes / index.ntotal)
+    return index
+
+
+def _hnsw_big():
+    index = faiss.IndexHNSWFlat(X_ann.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 32
+    index.add(X_ann)
+    return index
+
+
+def _ivf_big(pq):
+    quantiser = ivf_quantiser(IVF_CENTROIDS)
+    if pq:  # 10 sub-vectors of 5 dimensions, 8 bits each: 10 bytes per vector instead of 200
+        index = faiss.IndexIVFPQ(quantiser, X_ann.shape[1], len(IVF_CENTROIDS), 10, 8, faiss.METRIC_INNER_PRODUCT)
+        index.pq.cp.niter = 10
+        index.train(X_ann[::8])
+    else:
+        index = faiss.IndexIVFFlat(quantiser, X_ann.shape[1], len(IVF_CENTROIDS), faiss.METRIC_INNER_PRODUCT)
+    index.add(X_ann)
+    return index
+
+
+ANN_BUILD["exact (flat)"] = (0.0, faiss.serialize_index(FLAT_ANN).nbytes / FLAT_ANN.ntotal)
+HNSW_BIG = _timed_build("HNSW", _hnsw_big)
+IVF_BIG = _timed_build("IVF", lambda: _ivf_big(pq=False))
+IVFPQ_BIG = _timed_build("IVF-PQ", lambda: _ivf_big(pq=True))
+faiss.omp_set_num_threads(1)  # one thread from here on: fair per-query latencies, and safe copies by fork() (below)
 
 # Part 6: a 2-D map of the passages (UMAP, keeping neighbourhoods; about ten seconds, mostly compiling numba).
 XY_MAP = umap.UMAP(n_neighbors=15, min_dist=0.1, metric="cosine", n_epochs=200, random_state=0, n_jobs=1).fit_transform(P_EMB)
@@ -1036,7 +1089,7 @@ def _ndcg10(run):
 
 
 hybrid_ndcg = _ndcg10(hyb)
-assert hybrid_ndcg >= 0.80, f"the hybrid's nDCG@10 (RRF k=10 of BM25 and dense) is {hybrid_ndcg:.3f}; expected >= 0.80 (measured 0.828)"
+assert hybrid_ndcg >= 0.78, f"the hybrid's nDCG@10 (RRF k=10 of BM25 and dense) is {hybrid_ndcg:.3f}; expected >= 0.78 (measured 0.804)"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "rrf-k", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1062,10 +1115,14 @@ fig.show()
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ann-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 5. Approximate nearest neighbours (3 points)
+# ## 5. Approximate nearest neighbours (5 points)
 #
 # Exact search compares the query with all $n$ vectors: $O(nd)$ per query, fine for thousands, too slow for
-# hundreds of millions. **HNSW** (hierarchical navigable small worlds) links every vector to $M$ neighbours in a
+# hundreds of millions. Our knowledge base is far too small to show it, so this part searches real vectors at
+# scale: the GloVe vectors (50 d, unit length) of the **100,000** most frequent English words, queried with 500 other
+# words held out of the database (`X_ann`, `Q_ann`, `ANN_WORDS`, `Q_WORDS`, built in the Setup section).
+#
+# **HNSW** (hierarchical navigable small worlds) links every vector to $M$ neighbours in a
 # layered graph and answers a query by a greedy walk that keeps the `efSearch` best candidates. It visits about
 # $O(\log n)$ nodes, but it may miss true neighbours. We measure that with the recall of the approximate
 # top-$k$ against the exact top-$k$:
@@ -1073,7 +1130,9 @@ fig.show()
 # $$\text{recall}_{\text{ANN}}@k = \frac{1}{m}\sum_{i=1}^{m} \frac{|\text{approx}_k(q_i) \cap \text{exact}_k(q_i)|}{k}.$$
 #
 # Use [`faiss`](https://github.com/facebookresearch/faiss) (`faiss.IndexHNSWFlat`). With unit vectors, inner
-# product is cosine (`faiss.METRIC_INNER_PRODUCT`); faiss wants C-contiguous float32 arrays.
+# product is cosine (`faiss.METRIC_INNER_PRODUCT`); faiss wants C-contiguous float32 arrays. Building a graph
+# over all 100,000 vectors takes seconds, so the tests build yours over the first `N_SUB` = 10,000 rows; the
+# Setup section built the same kind of index over all of them (`HNSW_BIG`) for the comparison at the end.
 
 # %% nbgrader={"grade": false, "grade_id": "ann", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_hnsw(vectors, M=16, ef_construction=64):
@@ -1131,13 +1190,13 @@ def recall_vs_exact(approx, exact):
 assert_close(recall_vs_exact([[1, 2, 3], [4, 5, 6]], [[3, 2, 1], [4, 7, 8]]), (1 + 1 / 3) / 2,
              "recall_vs_exact([[1, 2, 3], [4, 5, 6]], [[3, 2, 1], [4, 7, 8]])",
              hint="order inside the top k does not matter; divide by k and average over queries")
-hnsw = build_hnsw(X_ann, M=16, ef_construction=64)
+hnsw = build_hnsw(X_ann[:N_SUB], M=16, ef_construction=64)
 ann_ix, ann_sc = hnsw_search(hnsw, Q_ann, 10, ef_search=64)
-ann_ix = as_array(ann_ix, "hnsw_search indices", shape=(200, 10)).astype(int)
-ann_recall = recall_vs_exact(ann_ix, EXACT_ANN)
-print(f"recall@10 of HNSW (efSearch=64) against exact search: {ann_recall:.3f}")
-assert ann_recall >= 0.90, f"recall@10 at efSearch=64 is {ann_recall:.3f}, expected >= 0.90 (measured 1.000)"
-assert_close(as_array(ann_sc, "hnsw_search scores", shape=(200, 10)), np.einsum("id,ikd->ik", Q_ann, X_ann[ann_ix]),
+ann_ix = as_array(ann_ix, "hnsw_search indices", shape=(len(Q_ann), 10)).astype(int)
+ann_recall = recall_vs_exact(ann_ix, EXACT_SUB)
+print(f"recall@10 of HNSW (efSearch=64) against exact search over the first {N_SUB:,} words: {ann_recall:.3f}")
+assert ann_recall >= 0.90, f"recall@10 at efSearch=64 is {ann_recall:.3f}, expected >= 0.90 (measured 0.975)"
+assert_close(as_array(ann_sc, "hnsw_search scores", shape=(len(Q_ann), 10)), np.einsum("id,ikd->ik", Q_ann, X_ann[ann_ix]),
              "hnsw_search scores: the cosine similarities of the returned rows", rtol=1e-3, atol=1e-4,
              hint="build the index with faiss.METRIC_INNER_PRODUCT on unit vectors (the default metric is squared L2)")
 lengths = np.linspace(0.2, 5.0, 300)[:, None]
@@ -1149,14 +1208,14 @@ assert_close(self_sc, np.ones((10, 1)), "cosine of each stored row with itself, 
              hint="normalise the queries too")
 assert int(h_len.hnsw.efSearch) == 32, f"hnsw_search(..., ef_search=32) must set index.hnsw.efSearch = 32, it is {h_len.hnsw.efSearch}"
 ### BEGIN HIDDEN TESTS
-ann_sc = as_array(ann_sc, "hnsw_search scores", shape=(200, 10))
+ann_sc = as_array(ann_sc, "hnsw_search scores", shape=(len(Q_ann), 10))
 assert np.all(np.diff(ann_sc, axis=1) <= 1e-6), "results must be best first"
 low_ix, _ = hnsw_search(hnsw, Q_ann, 10, ef_search=10)
 high_ix, _ = hnsw_search(hnsw, Q_ann * 3.0, 10, ef_search=256)
-r_low, r_high = recall_vs_exact(low_ix, EXACT_ANN), recall_vs_exact(high_ix, EXACT_ANN)
+r_low, r_high = recall_vs_exact(low_ix, EXACT_SUB), recall_vs_exact(high_ix, EXACT_SUB)
 assert r_high >= 0.97, f"recall@10 at efSearch=256 is {r_high:.3f}, expected >= 0.97 (efSearch must be set; queries normalised)"
-assert r_high - r_low >= 0.005, (f"recall@10 is {r_low:.3f} at efSearch=10 and {r_high:.3f} at efSearch=256: "
-                                 "set index.hnsw.efSearch before searching (measured 0.968 and 1.000)")
+assert r_high - r_low >= 0.05, (f"recall@10 is {r_low:.3f} at efSearch=10 and {r_high:.3f} at efSearch=256: "
+                                "set index.hnsw.efSearch before searching (measured 0.788 and 0.998)")
 assert_close(recall_vs_exact(np.array([[0, 1]]), np.array([[1, 0]])), 1.0, "recall_vs_exact ignores order")
 assert_close(recall_vs_exact([[9, 8, 7, 6]], [[6, 1, 2, 3]]), 0.25, "recall_vs_exact, one query, k=4, one common item")
 assert_close(recall_vs_exact([[1, 2], [3, 4], [5, 6]], [[1, 2], [3, 9], [8, 7]]), (1 + 0.5 + 0) / 3,
@@ -1186,37 +1245,203 @@ l_ix, l_sc = hnsw_search(h64, (X_ann[:5].astype(np.float64) * 0.1).tolist(), 3, 
 assert as_array(l_ix, "float64 / list input", shape=(5, 3))[:, 0].tolist() == list(range(5)), "float64 vectors and list queries must work"
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "latency-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **What exact search costs as the corpus grows.** Exact search compares every query with all $n$ vectors, so
-# its cost grows in proportion to $n$; an HNSW query visits roughly $O(\log n)$ nodes, but building the graph costs
-# time and memory up front, and recall depends on `efSearch`. Read the printed numbers with their scale in mind:
-# at these sizes (up to 10,000 vectors) one matrix product answers a query in well under a millisecond, so HNSW
-# does not pay off yet; it does at millions of vectors, where exact search takes seconds per batch.
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ivf-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### An inverted file (IVF) by hand
+#
+# HNSW walks a graph; an **inverted file** partitions the space instead. k-means (done for you in the Setup
+# section: `IVF_CENTROIDS`, 256 centroids $c_1 \dots c_L$) cuts the database into cells, and each vector is filed
+# in the list of the centroid it matches best — by the search's own metric, the inner product:
+#
+# $$\text{cell}(x) = \arg\max_{l} \; \langle x, c_l \rangle, \qquad \text{list}_l = \{\, i : \text{cell}(x_i) = l \,\}.$$
+#
+# A query $q$ then **probes** only the `nprobe` cells whose centroids score highest, $\text{top}_{\text{nprobe}}\, \langle q, c_l\rangle$,
+# and ranks exactly the vectors in those lists. With $L$ cells of about $n / L$ vectors each, a query costs
+# $O(Ld + \text{nprobe} \cdot \frac{n}{L} d)$ instead of $O(nd)$; a true neighbour filed in a cell that was not probed is missed.
+# The centroids of k-means are **not** unit vectors, so the best inner product is not always the nearest centroid
+# by Euclidean distance: use the inner product, as faiss's `IndexIVFFlat` with `METRIC_INNER_PRODUCT` does (the
+# test compares your search with it, built on the same centroids).
+
+# %% nbgrader={"grade": false, "grade_id": "ivf", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def ivf_lists(vectors, centroids):
+    """The inverted lists of an IVF index: which rows of `vectors` fall in each centroid's cell.
+
+    vectors: array-like (n, d); centroids: array-like (L, d); both float, used as given (no normalisation).
+    Row i belongs to the cell l with the HIGHEST inner product <vectors[i], centroids[l]> (ties: the lowest l,
+    as np.argmax gives). Returns a list of L int np.ndarrays, list l holding the row positions of cell l in
+    ascending order (an empty array for a cell without rows).
+    """
+    ### BEGIN SOLUTION
+    X, C = np.asarray(vectors, dtype=np.float32), np.asarray(centroids, dtype=np.float32)
+    cell = np.argmax(X @ C.T, axis=1)
+    return [np.flatnonzero(cell == c) for c in range(len(C))]
+    ### END SOLUTION
+
+
+def ivf_search(vectors, centroids, lists, queries, k, nprobe):
+    """Search an inverted file: each query ranks, by inner product, only the rows in its nprobe best cells.
+
+    vectors (n, d), centroids (L, d): as in ivf_lists; lists: what ivf_lists(vectors, centroids) returned.
+    queries: array-like (m, d), used as given. k >= 1; nprobe: 1 <= nprobe <= L, the number of cells probed:
+    those whose centroids have the highest inner product with the query.
+    Returns (indices, scores): int np.ndarray (m, k) of row positions into `vectors` and np.ndarray (m, k) of
+    their inner products with the query, best first. Where the probed cells hold fewer than k rows, the row is
+    padded at the end with index -1 and score -np.inf (faiss pads with -1 too).
+    """
+    ### BEGIN SOLUTION
+    X, C = np.asarray(vectors, dtype=np.float32), np.asarray(centroids, dtype=np.float32)
+    Q = np.asarray(queries, dtype=np.float32).reshape(-1, X.shape[1])
+    indices = np.full((len(Q), k), -1, dtype=np.int64)
+    scores = np.full((len(Q), k), -np.inf, dtype=np.float32)
+    probes = np.argsort(-(Q @ C.T), axis=1, kind="stable")[:, :nprobe]
+    for i, (q, cells) in enumerate(zip(Q, probes)):
+        candidates = np.concatenate([np.asarray(lists[c], dtype=np.int64) for c in cells])
+        s = X[candidates] @ q
+        best = np.argsort(-s, kind="stable")[:k]
+        indices[i, :len(best)], scores[i, :len(best)] = candidates[best], s[best]
+    return indices, scores
+    ### END SOLUTION
+
 
 # %%
-lat = []
-for n in (1000, 3000, 10000):
-    X_n = synthetic_corpus(n, seed=2)
-    t0 = time.perf_counter(); h_n = build_hnsw(X_n, M=16, ef_construction=64); build_s = time.perf_counter() - t0
-    exact_n = exact_top(X_n, Q_ann, 10)
-    reps = 3
-    t0 = time.perf_counter()
+lists_sub = ivf_lists(X_ann[:N_SUB], IVF_CENTROIDS)
+sizes = np.array([len(cell) for cell in lists_sub])
+print(f"{len(lists_sub)} cells over {N_SUB:,} words: {sizes.min()} to {sizes.max()} words per cell (mean {sizes.mean():.0f})")
+for nprobe in (1, 4, 16):
+    ix_ivf, _ = ivf_search(X_ann[:N_SUB], IVF_CENTROIDS, lists_sub, Q_ann, 10, nprobe)
+    print(f"nprobe={nprobe:>2}: recall@10 {recall_vs_exact(ix_ivf, EXACT_SUB):.3f}, "
+          f"{np.mean(sizes[np.argsort(-(Q_ann @ IVF_CENTROIDS.T), axis=1)[:, :nprobe]].sum(axis=1)):.0f} candidates per query")
+ix_ivf, _ = ivf_search(X_ann[:N_SUB], IVF_CENTROIDS, lists_sub, Q_ann[:5], 5, 8)
+for word, row in zip(Q_WORDS[:5], ix_ivf):
+    print(f"{word:>14} -> {[ANN_WORDS[j] for j in row]}")
+
+# %% nbgrader={"grade": true, "grade_id": "test_ivf", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# a toy where the best inner product and the nearest centroid disagree: centroid 1 is long
+C_toy = np.array([[1.0, 0.0], [0.0, 3.0], [-1.0, -1.0]])
+X_toy = np.array([[0.9, 0.5], [0.8, 0.1], [-0.5, -0.9], [0.1, 0.2], [2.0, -0.1]])
+lists_toy = ivf_lists(X_toy, C_toy)
+assert len(lists_toy) == 3, f"ivf_lists with 3 centroids must return 3 lists, got {len(lists_toy)}"
+assert_sequence_equal([sorted(int(i) for i in cell) for cell in lists_toy], [[1, 4], [0, 3], [2]],
+                      "ivf_lists(X_toy, C_toy): the rows of each cell",
+                      hint="file each row under the centroid with the HIGHEST inner product (row 0 = (0.9, 0.5) scores 0.9 "
+                           "with centroid 0 and 1.5 with centroid 1), not the nearest by Euclidean distance")
+ix_toy, sc_toy = ivf_search(X_toy, C_toy, lists_toy, [[1.0, 0.2]], 3, nprobe=1)
+ix_toy = as_array(ix_toy, "indices of ivf_search(toy, k=3, nprobe=1)", shape=(1, 3))
+assert ix_toy[0].tolist() == [4, 1, -1], \
+    (f"query (1, 0.2), nprobe=1: probe cell 0 only (rows 1 and 4), pad the missing third result with -1; "
+     f"expected [4, 1, -1], got {ix_toy[0].tolist()}")
+assert_close(as_array(sc_toy, "scores", shape=(1, 3))[0, :2], [1.98, 0.82], "inner products of rows 4 and 1 with (1, 0.2)")
+assert np.isneginf(np.asarray(sc_toy, dtype=float)[0, 2]), f"the padded score must be -inf, got {sc_toy[0, 2]}"
+ix_two, _ = ivf_search(X_toy, C_toy, lists_toy, [[1.0, 0.2]], 3, nprobe=2)
+assert as_array(ix_two, "indices (nprobe=2)", shape=(1, 3))[0].tolist() == [4, 0, 1], \
+    f"nprobe=2 probes cells 0 and 1 (the two best centroids for (1, 0.2)): expected [4, 0, 1], got {np.asarray(ix_two)[0].tolist()}"
+### BEGIN HIDDEN TESTS
+def _faiss_ivf(X, C, nprobe):
+    index = faiss.IndexIVFFlat(ivf_quantiser(C), X.shape[1], len(C), faiss.METRIC_INNER_PRODUCT)
+    index.add(np.ascontiguousarray(X, dtype=np.float32))
+    index.nprobe = nprobe
+    return index
+
+
+X_h, Q_h = X_ann[:3000], Q_ann[:60]
+C_h = IVF_CENTROIDS[:48]
+lists_h = ivf_lists(X_h, C_h)
+assign_h = np.argmax(X_h @ C_h.T, axis=1)
+assert len(lists_h) == 48 and sum(len(c) for c in lists_h) == 3000, "every row in exactly one of the 48 lists"
+for c in range(48):
+    got_c = np.asarray(lists_h[c], dtype=np.int64)
+    assert np.array_equal(got_c, np.flatnonzero(assign_h == c)), \
+        f"list {c}: expected rows {np.flatnonzero(assign_h == c)[:8].tolist()}..., got {got_c[:8].tolist()}... (ascending rows, best inner product)"
+for nprobe, k in ((1, 10), (3, 10), (7, 4), (48, 10)):
+    ref_sc, ref_ix = _faiss_ivf(X_h, C_h, nprobe).search(np.ascontiguousarray(Q_h), k)
+    got_ix, got_sc = ivf_search(X_h, C_h, lists_h, Q_h, k, nprobe)
+    got_ix = as_array(got_ix, f"indices (nprobe={nprobe}, k={k})", shape=(60, k)).astype(int)
+    got_sc = as_array(got_sc, f"scores (nprobe={nprobe}, k={k})", shape=(60, k))
+    same = np.mean(np.sort(got_ix, axis=1) == np.sort(ref_ix, axis=1))  # the same rows, padding (-1) included
+    assert same >= 0.99, (f"ivf_search(3000 words, 48 cells, nprobe={nprobe}, k={k}) agrees with faiss's IndexIVFFlat on the "
+                          f"same centroids for {same:.3f} of the results; expected all (probe the nprobe cells of highest "
+                          "inner product, rank their rows by inner product)")
+    real = ref_ix >= 0  # faiss pads with index -1 and the lowest float; the docstring asks for -inf
+    assert_close(got_sc[real], ref_sc[real], f"scores (nprobe={nprobe}, k={k}) against faiss", rtol=1e-4, atol=1e-4,
+                 hint="scores are inner products, best first")
+    assert np.isneginf(got_sc[~real]).all(), f"nprobe={nprobe}, k={k}: padded scores must be -inf"
+# every cell probed: exact search
+all_ix, _ = ivf_search(X_h, C_h, lists_h, Q_h, 10, 48)
+assert_close(recall_vs_exact(all_ix, np.argsort(-(Q_h @ X_h.T), axis=1)[:, :10]), 1.0, "nprobe = all cells is exact search")
+# padding when the probed cells are small; list queries and float64 data
+tiny_X = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
+tiny_C = np.array([[1.0, 0.0], [0.1, 1.0]])
+tiny_lists = ivf_lists(tiny_X.tolist(), tiny_C)
+t_ix, t_sc = ivf_search(tiny_X, tiny_C, tiny_lists, [[0.0, 2.0], [3.0, 0.0]], 4, 1)
+t_ix = as_array(t_ix, "indices (tiny, k=4)", shape=(2, 4))
+assert t_ix[0].tolist() == [1, 2, -1, -1] and t_ix[1].tolist() == [0, -1, -1, -1], \
+    f"cells {{0}} and {{1, 2}} with k=4, nprobe=1: expected [[1, 2, -1, -1], [0, -1, -1, -1]], got {t_ix.tolist()}"
+t_sc = np.asarray(t_sc, dtype=float)
+assert np.isneginf(t_sc[0, 2:]).all() and np.isneginf(t_sc[1, 1:]).all(), f"padded scores must be -inf: {t_sc.tolist()}"
+assert_close(t_sc[:, 0], [2.0, 3.0], "the best scores (queries not normalised: inner products as given)")
+empty_lists = ivf_lists(tiny_X, np.array([[1.0, 0.0], [0.0, 1.0], [-5.0, -5.0]]))
+assert len(empty_lists) == 3 and len(empty_lists[2]) == 0, "a centroid no row prefers has an empty list"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "latency-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **The trade-off at 100,000 vectors.** The Setup section built four faiss indexes over all of `X_ann`: exact search
+# (`IndexFlatIP`), HNSW (`M=16`, `efConstruction=32`), IVF (`IndexIVFFlat` on the 256 centroids) and **IVF-PQ**
+# (`IndexIVFPQ`), which also compresses each vector by product quantisation to 10 bytes: 10 sub-vectors of 5
+# dimensions, each replaced by the index of the nearest of 256 codewords. Below, one thread answers the 500
+# queries with each index while `efSearch` (through your `hnsw_search`) and `nprobe` grow; recall is your
+# `recall_vs_exact` against the exact top 10. The sentences marked `[claim]` are checked against this run's numbers.
+
+# %%
+def per_query_ms(search, reps=2):
+    """Mean wall time of one query in ms (the best of `reps` runs over all 500 queries) and the last result."""
+    best = np.inf
     for _ in range(reps):
-        exact_top(X_n, Q_ann, 10)
-    lat.append({"n": n, "method": "exact (numpy)", "ms per query": 1e3 * (time.perf_counter() - t0) / reps / len(Q_ann), "recall@10": 1.0})
-    for ef in (16, 64):
         t0 = time.perf_counter()
-        for _ in range(reps):
-            ix_n, _ = hnsw_search(h_n, Q_ann, 10, ef_search=ef)
-        lat.append({"n": n, "method": f"HNSW efSearch={ef}", "ms per query": 1e3 * (time.perf_counter() - t0) / reps / len(Q_ann),
-                    "recall@10": recall_vs_exact(ix_n, exact_n), "build s": build_s})
-lat = pd.DataFrame(lat)
-fig = px.line(lat, x="n", y="ms per query", color="method", markers=True, log_x=True, log_y=True, hover_data=["recall@10", "build s"],
-              title="Query latency against corpus size (hover: recall of the approximate results)")
+        out = search()
+        best = min(best, time.perf_counter() - t0)
+    return 1e3 * best / len(Q_ann), out
+
+
+rows = []
+ms, _ = per_query_ms(lambda: FLAT_ANN.search(Q_ann, 10))
+rows.append({"method": "exact (flat)", "setting": "", "ms per query": ms, "recall@10": 1.0})
+for ef in (16, 32, 64, 128):
+    ms, (ix, _) = per_query_ms(lambda: hnsw_search(HNSW_BIG, Q_ann, 10, ef_search=ef))
+    rows.append({"method": "HNSW", "setting": f"efSearch={ef}", "ms per query": ms, "recall@10": recall_vs_exact(ix, EXACT_ANN)})
+for name, index in (("IVF", IVF_BIG), ("IVF-PQ", IVFPQ_BIG)):
+    for nprobe in (1, 4, 16, 64):
+        index.nprobe = nprobe
+        ms, (_, ix) = per_query_ms(lambda: index.search(Q_ann, 10))
+        rows.append({"method": name, "setting": f"nprobe={nprobe}", "ms per query": ms, "recall@10": recall_vs_exact(ix, EXACT_ANN)})
+ann_table = pd.DataFrame(rows)
+ann_table["build s"] = [ANN_BUILD[m][0] for m in ann_table["method"]]
+ann_table["bytes per vector"] = [ANN_BUILD[m][1] for m in ann_table["method"]]
+fig = px.line(ann_table, x="ms per query", y="recall@10", color="method", markers=True, text="setting", log_x=True,
+              hover_data=["build s", "bytes per vector"],
+              title=f"Recall@10 against latency over {len(X_ann):,} GloVe vectors (one thread, {len(Q_ann)} queries)")
+fig.update_traces(textposition="top center")
 fig.show()
-at_max = lat[lat.n == lat.n.max()].set_index("method")["ms per query"]
-print(f"at n={lat.n.max()}: exact {at_max['exact (numpy)']:.3f} ms per query, HNSW efSearch=64 {at_max['HNSW efSearch=64']:.3f} ms per query")
-lat.round(4)
+print(ann_table.round(3).to_string(index=False))
+
+# %%
+exact_ms = ann_table.loc[ann_table.method == "exact (flat)", "ms per query"].item()
+by = ann_table.set_index(["method", "setting"])
+hnsw64, ivf16 = by.loc[("HNSW", "efSearch=64")], by.loc[("IVF", "nprobe=16")]
+ek.claim("At 100,000 vectors HNSW (efSearch=64) answers a query at least 3 times faster than exact search and still "
+         "finds at least 90% of the true top 10",
+         exact_ms / hnsw64["ms per query"] >= 3 and hnsw64["recall@10"] >= 0.9,
+         f"exact {exact_ms:.3f} ms, HNSW {hnsw64['ms per query']:.3f} ms per query, recall@10 {hnsw64['recall@10']:.3f}")
+ek.claim("IVF probing 16 of 256 cells is at least 3 times faster than exact search, with recall@10 of at least 0.85",
+         exact_ms / ivf16["ms per query"] >= 3 and ivf16["recall@10"] >= 0.85,
+         f"IVF nprobe=16 {ivf16['ms per query']:.3f} ms per query, recall@10 {ivf16['recall@10']:.3f}")
+sweeps = [ann_table[ann_table.method == m] for m in ("HNSW", "IVF", "IVF-PQ")]
+ek.claim("In every index, searching more (a larger efSearch or nprobe) never lowers recall and costs more time",
+         all(np.all(np.diff(t["recall@10"]) >= -0.005) and t["ms per query"].iloc[-1] > t["ms per query"].iloc[0] for t in sweeps),
+         "; ".join(f"{t.method.iloc[0]}: recall {t['recall@10'].iloc[0]:.3f} -> {t['recall@10'].iloc[-1]:.3f}" for t in sweeps))
+pq_best = ann_table.loc[ann_table.method == "IVF-PQ", "recall@10"].max()
+ek.claim("IVF-PQ stores a vector in under a fifth of the bytes of the flat index, but its recall levels off below 0.9 "
+         "even when 64 cells are probed: the compressed distances misrank close neighbours (re-ranking fixes that)",
+         ANN_BUILD["IVF-PQ"][1] < ANN_BUILD["exact (flat)"][1] / 5 and pq_best < 0.9,
+         f"{ANN_BUILD['IVF-PQ'][1]:.0f} vs {ANN_BUILD['exact (flat)'][1]:.0f} bytes per vector, best recall@10 {pq_best:.3f}")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "cluster-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 6. Document clustering (4 points)
@@ -1235,6 +1460,10 @@ lat.round(4)
 #
 # with $\text{tf}_{t,c}$ the count of $t$ in cluster $c$, $f_t$ its count over all clusters and $A$ the average
 # number of words per cluster: a word frequent in one cluster and rare elsewhere ranks high.
+#
+# The topic labels are not a perfect target: 19 passages draw on a second topic (a sauce from garden tomatoes,
+# a budget that pays for a bicycle; the field `second_topic` names it) and general remarks recur across topics,
+# so the clusters can at best follow the topics closely, not exactly.
 
 # %% nbgrader={"grade": false, "grade_id": "cluster", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from sklearn.cluster import KMeans
@@ -1297,6 +1526,24 @@ fig = px.line(x=list(sil), y=list(sil.values()), markers=True, labels={"x": "k",
               title="Silhouette of k-means against k (chosen without the labels)")
 fig.show()
 
+# %%
+# Where clusters and topics disagree: name each cluster by its most common topic, and compare the passages that
+# draw on a second topic with the others.
+majority = pd.crosstab(cluster_labels, np.array(P_TOPICS)).idxmax(axis=1)
+misplaced = np.array([majority[c] != t for c, t in zip(cluster_labels, P_TOPICS)])
+two_topics = np.array([p["second_topic"] is not None for p in PASSAGES])
+print(f"outside their topic's cluster: {misplaced[two_topics].sum()} of the {two_topics.sum()} passages that touch two topics, "
+      f"{misplaced[~two_topics].sum()} of the {(~two_topics).sum()} others")
+for pid, text, c in [(P_IDS[i], P_TEXTS[i], cluster_labels[i]) for i in np.flatnonzero(misplaced)][:4]:
+    print(f"  {pid} -> cluster {c} ({majority[c]}): {text[:80]}…")
+ek.claim("The silhouette, computed without the labels, picks as many clusters as there are topics", best_k == len(set(P_TOPICS)),
+         f"k={best_k}, {len(set(P_TOPICS))} topics")
+ek.claim("The clusters follow the topics closely but not perfectly (NMI and ARI between 0.75 and 0.97)",
+         0.75 <= min(nmi, ari) and max(nmi, ari) < 0.97, f"NMI {nmi:.3f}, ARI {ari:.3f}")
+ek.claim("Passages that touch two topics end up outside their topic's cluster more often than the others",
+         misplaced[two_topics].mean() > misplaced[~two_topics].mean(),
+         f"{misplaced[two_topics].mean():.2f} of {two_topics.sum()} against {misplaced[~two_topics].mean():.2f} of {(~two_topics).sum()}")
+
 # %% nbgrader={"grade": true, "grade_id": "test_choose_k", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 Xb, yb = make_blobs(n_samples=240, centers=4, n_features=16, cluster_std=1.0, center_box=(-10, 10), random_state=5)
 kb, labels_b, scores_b = choose_k(Xb, [2, 3, 4, 5, 6, 7], seed=0)
@@ -1344,7 +1591,7 @@ for seed in (0, 1, 2):
     k_s, lab_s, _ = choose_k(P_EMB, range(5, 8), seed=seed)
     nmi_s = normalized_mutual_info_score(P_TOPICS, lab_s)
     ari_s = adjusted_rand_score(P_TOPICS, lab_s)
-    assert nmi_s >= 0.85 and ari_s >= 0.80, f"seed {seed}: NMI {nmi_s:.3f} / ARI {ari_s:.3f} below 0.85 / 0.80 (measured 0.99 / 0.99)"
+    assert nmi_s >= 0.85 and ari_s >= 0.85, f"seed {seed}: NMI {nmi_s:.3f} / ARI {ari_s:.3f} below 0.85 / 0.85 (measured 0.91-0.92 / 0.92-0.93)"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_keywords", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}

@@ -114,6 +114,33 @@ MUTANTS = [
                                                              "return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / len(set(a.tolist()) | set(e.tolist())) for a, e in zip(approx, exact)]))")]),
     mutant("ann", "recall pooled over all queries with a fixed k of 10", replace=[("k = exact.shape[1]", "k = 10")]),
     mutant("ann", "search returns (scores, indices) like faiss", replace=[("    return indices, scores\n", "    return scores, indices\n")]),
+    # ---- ivf ---------------------------------------------------------------------------------------------
+    mutant("ivf", "cells by the nearest centroid (Euclidean), not the best inner product",
+           replace=[("cell = np.argmax(X @ C.T, axis=1)", "cell = np.argmin(((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2), axis=1)")]),
+    mutant("ivf", "cells by cosine to normalised centroids",
+           replace=[("cell = np.argmax(X @ C.T, axis=1)", "cell = np.argmax(X @ (C / np.linalg.norm(C, axis=1, keepdims=True)).T, axis=1)")]),
+    mutant("ivf", "lists in cell order of the sorted assignment, not ascending rows",
+           replace=[("return [np.flatnonzero(cell == c) for c in range(len(C))]",
+                     "order = np.argsort(-(X @ C.T).max(axis=1))\n    return [order[cell[order] == c] for c in range(len(C))]")]),
+    mutant("ivf", "empty cells dropped from the lists",
+           replace=[("return [np.flatnonzero(cell == c) for c in range(len(C))]",
+                     "return [np.flatnonzero(cell == c) for c in range(len(C)) if np.any(cell == c)]")]),
+    mutant("ivf", "nprobe ignored (one cell)", replace=[("[:, :nprobe]", "[:, :1]")]),
+    mutant("ivf", "nprobe + 1 cells probed", replace=[("[:, :nprobe]", "[:, :nprobe + 1]")]),
+    mutant("ivf", "probes the worst cells", replace=[("probes = np.argsort(-(Q @ C.T), axis=1, kind=\"stable\")", "probes = np.argsort(Q @ C.T, axis=1, kind=\"stable\")")]),
+    mutant("ivf", "probes by Euclidean distance to the centroids",
+           replace=[("probes = np.argsort(-(Q @ C.T), axis=1, kind=\"stable\")",
+                     "probes = np.argsort(((Q[:, None, :] - C[None, :, :]) ** 2).sum(axis=2), axis=1, kind=\"stable\")")]),
+    mutant("ivf", "candidates ranked worst first", replace=[("best = np.argsort(-s, kind=\"stable\")[:k]", "best = np.argsort(s, kind=\"stable\")[:k]")]),
+    mutant("ivf", "returns positions within the candidates, not rows", replace=[("candidates[best], s[best]", "best, s[best]")]),
+    mutant("ivf", "padding with 0 and score 0", replace=[("indices = np.full((len(Q), k), -1, dtype=np.int64)", "indices = np.zeros((len(Q), k), dtype=np.int64)"),
+                                                         ("scores = np.full((len(Q), k), -np.inf, dtype=np.float32)", "scores = np.zeros((len(Q), k), dtype=np.float32)")]),
+    mutant("ivf", "queries normalised (cosine, not inner product)",
+           replace=[("Q = np.asarray(queries, dtype=np.float32).reshape(-1, X.shape[1])",
+                     "Q = np.asarray(queries, dtype=np.float32).reshape(-1, X.shape[1])\n    Q = Q / np.linalg.norm(Q, axis=1, keepdims=True)")]),
+    mutant("ivf", "exact search over every row (the cells ignored)",
+           replace=[("candidates = np.concatenate([np.asarray(lists[c], dtype=np.int64) for c in cells])", "candidates = np.arange(len(X))")]),
+    mutant("ivf", "returns (scores, indices)", replace=[("    return indices, scores", "    return scores, indices")]),
     # ---- cluster -----------------------------------------------------------------------------------------
     mutant("cluster", "picks the lowest silhouette", replace=[("best = max(scores, key=scores.get)", "best = min(scores, key=scores.get)")]),
     mutant("cluster", "cosine silhouette", replace=[("float(silhouette_score(X, labels))", "float(silhouette_score(X, labels, metric=\"cosine\"))")]),
@@ -499,6 +526,61 @@ def recall_vs_exact(approx, exact):
     for a, e in zip(np.asarray(approx).tolist(), np.asarray(exact).tolist()):
         total += sum(1 for x in a if x in e) / len(e)
     return total / len(np.asarray(exact))
+'''),
+    alternative("ivf", "a dict of lists built in one pass, torch top-k per query", source='''\
+import torch
+
+
+def ivf_lists(vectors, centroids):
+    X, C = np.asarray(vectors, dtype=np.float64), np.asarray(centroids, dtype=np.float64)
+    cells = {c: [] for c in range(len(C))}
+    for i, c in enumerate((X @ C.T).argmax(axis=1).tolist()):
+        cells[c].append(i)
+    return [np.array(cells[c], dtype=int) for c in range(len(C))]
+
+
+def ivf_search(vectors, centroids, lists, queries, k, nprobe):
+    X = torch.as_tensor(np.asarray(vectors), dtype=torch.float64)
+    C = torch.as_tensor(np.asarray(centroids), dtype=torch.float64)
+    Q = torch.as_tensor(np.asarray(queries), dtype=torch.float64).reshape(-1, X.shape[1])
+    out_i, out_s = [], []
+    for q in Q:
+        cells = torch.topk(C @ q, nprobe).indices.tolist()
+        cand = torch.as_tensor(np.concatenate([np.asarray(lists[c], dtype=np.int64) for c in cells]), dtype=torch.long)
+        s = X[cand] @ q
+        top = torch.topk(s, min(k, len(cand)))
+        idx = cand[top.indices].tolist() + [-1] * (k - len(top.indices))
+        sc = top.values.tolist() + [float("-inf")] * (k - len(top.indices))
+        out_i.append(idx)
+        out_s.append(sc)
+    return np.array(out_i), np.array(out_s)
+'''),
+    alternative("ivf", "all queries at once with a mask, argpartition", source='''\
+def ivf_lists(vectors, centroids):
+    cell = np.asarray(vectors) @ np.asarray(centroids).T
+    cell = cell.argmax(axis=1)
+    order = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[order], np.arange(len(np.asarray(centroids)) + 1))
+    return [order[bounds[c]:bounds[c + 1]] for c in range(len(bounds) - 1)]
+
+
+def ivf_search(vectors, centroids, lists, queries, k, nprobe):
+    X, C = np.asarray(vectors, dtype=np.float32), np.asarray(centroids, dtype=np.float32)
+    Q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    cell_of = np.empty(len(X), dtype=int)
+    for c, rows in enumerate(lists):
+        cell_of[np.asarray(rows, dtype=int)] = c
+    probe = np.argpartition(-(Q @ C.T), nprobe - 1, axis=1)[:, :nprobe]
+    S = Q @ X.T
+    allowed = (cell_of[None, :, None] == probe[:, None, :]).any(axis=2)
+    S = np.where(allowed, S, -np.inf)
+    order = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    scores = np.take_along_axis(S, order, axis=1)
+    if order.shape[1] < k:
+        pad = k - order.shape[1]
+        order = np.hstack([order, np.zeros((len(Q), pad), dtype=int)])
+        scores = np.hstack([scores, np.full((len(Q), pad), -np.inf)])
+    return np.where(np.isneginf(scores), -1, order), scores
 '''),
     alternative("cluster", "float32 data, sklearn pipeline pieces, scipy sparse c-TF-IDF", source='''\
 from sklearn.cluster import KMeans
