@@ -16,26 +16,30 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Assignment 03 — Advanced techniques
 #
-# A pretrained embedding model is a starting point, not the end. This assignment covers four things you do with
+# A pretrained embedding model is a starting point, not the end. This assignment covers six things you do with
 # one in practice, each on real models:
 #
 # | part | question | what you build |
 # |---|---|---|
 # | 1–2 | does adapting the model to our jargon help, and how do we *know*? | training pairs, hard-negative mining, fine-tuning with sentence-transformers, held-out evaluation |
 # | 3 | what does an embedding cost, and how small can it get? | Matryoshka-style truncation, int8 and binary quantisation |
-# | 4–5 | how do we look at 384 dimensions? | PCA from scratch, t-SNE, UMAP, a score for how honest a 2-D picture is |
-# | 6 | what social bias does a word embedding carry? | the WEAT effect size, hard-debiasing's neutralise step |
+# | 4 | can we train the model to be truncated? | the Matryoshka loss, against truncating a plainly fine-tuned model |
+# | 5 | which model should we use? | an MTEB-style table: retrieval, similarity, clustering, size and speed |
+# | 6–7 | how do we look at 384 dimensions? | PCA from scratch, t-SNE, UMAP, a score for how honest a 2-D picture is |
+# | 8 | what social bias does a word embedding carry? | the WEAT effect size, hard-debiasing's neutralise step |
 #
 # **Learning objectives.** After this assignment you can: build leakage-free training data and mine hard negatives
 # for a retrieval model; fine-tune a sentence encoder with sentence-transformers' trainer and judge it on held-out
-# questions; trade bytes against retrieval quality with truncation and int8/binary quantisation; implement PCA by
+# questions; trade bytes against retrieval quality with truncation and int8/binary quantisation; write the Matryoshka loss and
+# show what it buys over truncation; choose between embedding models on your own tasks, quality against size and
+# speed; implement PCA by
 # SVD and measure how much of a neighbourhood structure a 2-D projection keeps; compute a WEAT effect size and
 # say what it does and does not show.
 #
 # **Prerequisites.** Assignments 01 and 02 (cosine similarity, sentence embeddings, contrastive losses); numpy
 # broadcasting and `argsort`; pandas filtering; the SVD from a linear-algebra course.
-# **Expected effort:** 6–8 hours. **Run time:** about a minute on a laptop CPU for the whole notebook (the Setup
-# takes 15–20 s, fine-tuning 10–15 s).
+# **Expected effort:** 7–9 hours. **Run time:** about a minute on a laptop CPU for the whole notebook (the Setup
+# takes 25–30 s, fine-tuning 10–15 s).
 #
 # **The data.** `data/helpdesk_*.csv` is the knowledge base of an (invented) company's engineering help desk:
 # 160 short articles about 16 internal systems, and 480 questions people typed into the help channel. The
@@ -53,16 +57,21 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "setup-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Setup
 #
-# The next two cells load everything the exercises use, none of which depends on your answers: the libraries,
+# The next three cells load everything the exercises use, none of which depends on your answers: the libraries,
 # the help-desk data, the pretrained model all-MiniLM-L6-v2 with its embeddings of every article and question,
-# the training triplets of part 2, a tiny model that `fine_tune`'s test trains in a blink, and GloVe for part 6.
-# They take about 15 seconds. Names you will use later: `passages`, `queries`, `base_model`, `P_all` and `Q_all`
+# the training triplets of part 2, a tiny model that `fine_tune`'s test trains in a blink, GloVe for parts 5 and 8,
+# the three tasks of part 5, and part 4's Matryoshka-trained model.
+# They take about 25 seconds. Names you will use later: `passages`, `queries`, `base_model`, `P_all` and `Q_all`
 # (unit-length embeddings, row $i$ = row $i$ of `passages` / `queries`), `test_q`, `Q_test` and `gold` (the test
-# questions, their embeddings and the row of `P_all` that answers each), `train_triplets`, `mrr_at_10`, `glove`.
+# questions, their embeddings and the row of `P_all` that answers each), `train_triplets` and `train_subset` (the
+# 128 that parts 2 and 4 train on), `mrr_at_10`, `reciprocal_ranks`, `paired_interval`, `glove`, `glove_average`,
+# `course_tasks`, `mat_model`, `P_mat`, `Q_mat`.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import os
+import re
 import tempfile
+import time
 
 import numpy as np
 import pandas as pd
@@ -89,7 +98,7 @@ passages.head(3)
 
 # %% nbgrader={"grade": false, "grade_id": "setup-models", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # The pretrained model (kept on the CPU here; part 2 moves its copy to DEVICE) and its embeddings of every
-# article and every question, unit length. Parts 3-5 work on these.
+# article and every question, unit length. Parts 3 and 6-7 work on these.
 base_model = ek.load_sentence_model(device="cpu")
 base_model.max_seq_length = 32  # questions are short and every article starts with "<codename>: <topic>."
 P_all = base_model.encode(passages.text.tolist(), normalize_embeddings=True)  # (160, 384), row i = passages row i
@@ -98,7 +107,7 @@ test_q = queries[queries.split == "test"].reset_index(drop=True)
 Q_test = Q_all[(queries.split == "test").to_numpy()]
 passage_row = {pid: i for i, pid in enumerate(passages.pid)}
 gold = np.array([passage_row[p] for p in test_q.pid])  # row of P_all relevant to each test question
-X_vis = np.vstack([P_all, Q_test])  # parts 4-5: the 160 articles and the 96 test questions
+X_vis = np.vstack([P_all, Q_test])  # parts 6-7: the 160 articles and the 96 test questions
 
 
 def mrr_at_10(scores, gold):
@@ -106,6 +115,20 @@ def mrr_at_10(scores, gold):
     scores = np.asarray(scores)
     rank = (scores > scores[np.arange(len(gold)), gold][:, None]).sum(axis=1) + 1
     return float(np.mean(np.where(rank <= 10, 1.0 / rank, 0.0)))
+
+
+def reciprocal_ranks(scores, gold):
+    """Per question: 1 / rank of its relevant article, 0 beyond rank 10 (the terms mrr_at_10 averages)."""
+    scores = np.asarray(scores)
+    rank = (scores > scores[np.arange(len(gold)), gold][:, None]).sum(axis=1) + 1
+    return np.where(rank <= 10, 1.0 / rank, 0.0)
+
+
+def paired_interval(diff, n_boot=2000, seed=0):
+    """95% bootstrap interval of the mean of per-question differences (questions resampled with replacement)."""
+    diff = np.asarray(diff, dtype=np.float64)
+    idx = np.random.default_rng(seed).integers(0, len(diff), size=(n_boot, len(diff)))
+    return tuple(np.percentile(diff[idx].mean(axis=1), [2.5, 97.5]))
 
 
 # Part 2 trains on (question, its article, a hard negative) triplets of the train split, mined here with the
@@ -150,7 +173,7 @@ def tiny_model():
 
 tiny_a, tiny_b, tiny_c, tiny_d, tiny_untrained = (tiny_model() for _ in range(5))  # tiny_untrained is never trained
 
-# GloVe (memory-mapped) and the word sets of part 6.
+# GloVe (memory-mapped) and the word sets of part 8.
 glove = ek.load_glove()
 career = "executive management professional corporation salary office business career".split()
 family = "home parents children family cousins marriage wedding relatives".split()
@@ -161,8 +184,53 @@ definitional = [("he", "she"), ("man", "woman"), ("his", "her"), ("him", "her"),
 unit_rows = lambda M: M / np.linalg.norm(M, axis=1, keepdims=True)  # noqa: E731
 gender = np.mean([unit_rows(glove.matrix([a]))[0] - unit_rows(glove.matrix([b]))[0] for a, b in definitional], axis=0)
 X_c, Y_f, A_m, B_f = (glove.matrix(w) for w in (career, family, male, female))
+
+# Part 5 compares embedding models on three small tasks of this course, MTEB-style: retrieval (the test questions
+# against the whole knowledge base), similarity (01's 60 graded sentence pairs) and clustering (the test
+# questions again, grouped by the system they are about: they name it only by its acronym).
+sts = pd.read_csv(ek.data_path("sts_pairs.csv"))
+course_tasks = {"retrieval": (test_q.text.tolist(), passages.text.tolist(), gold),
+                "similarity": (sts.sentence1.tolist(), sts.sentence2.tolist(), sts.score.to_numpy()),
+                "clustering": test_q.pid.map(dict(zip(passages.pid, passages.system))).tolist()}  # system of each question
+
+
+def glove_average(texts):
+    """The mean GloVe vector of each text's lower-case words (those GloVe knows; zeros if none), shape (n, 50)."""
+    rows = []
+    for text in texts:
+        words = [w for w in re.findall(r"[a-z]+", text.lower()) if w in glove]
+        rows.append(glove.matrix(words).mean(axis=0) if words else np.zeros(glove.dim, dtype=np.float32))
+    return np.stack(rows)
+
+
 print(f"all-MiniLM-L6-v2: {len(P_all)} articles and {len(Q_all)} questions embedded; {len(train_triplets)} training "
       f"triplets; GloVe: {len(glove):,} words")
+
+# %% nbgrader={"grade": false, "grade_id": "setup-matryoshka", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Part 4's Matryoshka model, trained here because it does not depend on your answers (so the grader trains it once,
+# not once per student). Part 2's recipe: the same 128 triplets (`train_subset`, which part 2 trains on too), one
+# epoch, batches of 32, learning rate 1e-4, seed 0, no duplicates in a batch; only the loss differs, the library's
+# MatryoshkaLoss wrapped around MultipleNegativesRankingLoss. On the CPU, like everything in the Setup.
+import copy
+
+from datasets import Dataset
+from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+from sentence_transformers.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+
+train_subset = [train_triplets[i] for i in np.random.default_rng(0).permutation(len(train_triplets))[:128]]
+mat_dims = [384, 128, 64, 32]
+mat_model = copy.deepcopy(base_model)
+ek.seed_everything(0)
+SentenceTransformerTrainer(
+    model=mat_model, train_dataset=Dataset.from_dict({k: [t[i] for t in train_subset] for i, k in enumerate(["anchor", "positive", "negative"])}),
+    loss=MatryoshkaLoss(mat_model, MultipleNegativesRankingLoss(mat_model), matryoshka_dims=mat_dims),
+    args=SentenceTransformerTrainingArguments(
+        output_dir=os.path.join(scratch_dir, "matryoshka"), num_train_epochs=1, per_device_train_batch_size=32,
+        learning_rate=1e-4, warmup_steps=0.1, seed=0, data_seed=0, batch_sampler="no_duplicates", report_to="none",
+        save_strategy="no", logging_strategy="no", disable_tqdm=True, use_cpu=True)).train()
+P_mat = mat_model.encode(passages.text.tolist(), normalize_embeddings=True)  # (160, 384), unit rows
+Q_mat = mat_model.encode(test_q.text.tolist(), normalize_embeddings=True)   # (96, 384), the test questions
+ek.seed_everything(0)
 
 # %%
 queries.merge(passages[["pid", "system", "topic"]], on="pid").head(6)
@@ -232,6 +300,8 @@ negatives = mine_hard_negatives(Q_train, P_train, [article_row[p] for p in train
 triplets = [(q, p, train_passages.text[j]) for (q, p), j in zip(pairs, np.asarray(negatives)[:, 0])]
 same = sum(t == s for t, s in zip(triplets, train_triplets))
 print(f"{len(pairs)} training pairs; your triplets equal the Setup's for {same} of {len(train_triplets)} questions")
+ek.claim("on real data your mining and the library's agree on every question", same == len(train_triplets),
+         f"{same} of {len(train_triplets)}")
 for anchor, positive, negative in triplets[:3]:
     print(f"Q: {anchor}\n  +  {positive[:90]}...\n  -  {negative[:90]}...")
 
@@ -403,8 +473,7 @@ import copy
 test_evaluator = make_evaluator(queries, passages, "test")
 before = test_evaluator(base_model)
 tuned_dir = os.path.join(scratch_dir, "tuned")
-train_subset = [train_triplets[i] for i in np.random.default_rng(0).permutation(len(train_triplets))[:128]]
-ek.seed_everything(0)
+ek.seed_everything(0)  # train_subset (Setup): 128 of the triplets, drawn with seed 0
 tuned = fine_tune(copy.deepcopy(base_model).to(DEVICE), train_subset, tuned_dir, seed=0)
 tuned_model = SentenceTransformer(tuned_dir, device=str(DEVICE))
 after = test_evaluator(tuned_model)
@@ -412,6 +481,15 @@ metrics = ["test_cosine_mrr@10", "test_cosine_recall@10", "test_cosine_accuracy@
 results = pd.DataFrame({"base": [before[m] for m in metrics], "fine-tuned": [after[m] for m in metrics]},
                        index=[m.split("_")[-1] for m in metrics])
 print(results.round(3))
+# The same gain per test question (each model's embeddings of the articles and test questions; part 4 reuses the
+# fine-tuned model's), with a 95% bootstrap interval: 96 questions are a small sample.
+P_tuned = tuned_model.encode(passages.text.tolist(), normalize_embeddings=True)
+Q_tuned = tuned_model.encode(test_q.text.tolist(), normalize_embeddings=True)
+gain_q = reciprocal_ranks(Q_tuned @ P_tuned.T, gold) - reciprocal_ranks(Q_test @ P_all.T, gold)
+gain_ci = paired_interval(gain_q)
+print(f"MRR@10 gain per question: {gain_q.mean():+.3f} (95% interval {gain_ci[0]:+.3f} to {gain_ci[1]:+.3f})")
+ek.claim("one epoch over 128 triplets lifts held-out MRR@10 by more than the noise of 96 questions", gain_ci[0] > 0,
+         f"gain {gain_q.mean():+.3f}, 95% interval {gain_ci[0]:+.3f} to {gain_ci[1]:+.3f}")
 fig = px.bar(results.reset_index().melt(id_vars="index", var_name="model"), x="index", y="value", color="model",
              barmode="group", title="Held-out test questions against the whole knowledge base", labels={"index": "metric"})
 fig.show()
@@ -694,18 +772,404 @@ cost = pd.DataFrame(rows)
 print(cost.round(3).to_string(index=False))
 # Renormalised minus not renormalised, with a 95% paired bootstrap interval over the 96 test questions.
 boot = np.random.default_rng(0).integers(0, len(gold), size=(1000, len(gold)))
+renorm = {}
 for d in (192, 96, 48, 24):
     diff = np.array([mrr_at_10(truncate(Q_test[[i]], d) @ truncate(P_all, d).T, gold[[i]])
                      - mrr_at_10(Q_test[[i], :d] @ P_all[:, :d].T, gold[[i]]) for i in range(len(gold))])
     lo_ci, hi_ci = np.percentile(diff[boot].mean(axis=1), [2.5, 97.5])
     print(f"{d:4d} d: renormalising changes MRR@10 by {diff.mean():+.3f} (95% interval {lo_ci:+.3f} to {hi_ci:+.3f})")
+    renorm[d] = (diff.mean(), lo_ci, hi_ci)
+mrr_of = dict(zip(cost.method, cost["MRR@10"]))
+full_mrr = mrr_of["float32, 384 d"]
+ek.claim("renormalising changes MRR@10 little here, in both directions, each time within the noise",
+         all(lo < 0 < hi for _, lo, hi in renorm.values()) and min(m for m, _, _ in renorm.values()) < 0 < max(m for m, _, _ in renorm.values()),
+         "; ".join(f"{d} d: {m:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, (m, lo, hi) in renorm.items()))
+ek.claim("MiniLM, not trained for truncation, degrades quickly: at 24 d it keeps less than half its MRR@10",
+         mrr_of["truncated, 24 d"] < full_mrr / 2, f"{mrr_of['truncated, 24 d']:.3f} vs {full_mrr:.3f}")
+ek.claim("int8 costs next to nothing (within 0.01 MRR@10)", abs(mrr_of["int8, 384 d"] - full_mrr) < 0.01,
+         f"{mrr_of['int8, 384 d']:.3f} vs {full_mrr:.3f}")
+ek.claim("binary codes lose a few hundredths of MRR@10 (between 0 and 0.08) for 32x less memory",
+         0 < full_mrr - mrr_of["binary, 384 bits"] < 0.08, f"{mrr_of['binary, 384 bits']:.3f} vs {full_mrr:.3f}")
+ek.claim("truncation costs more than int8 at the same size (96 d float32 vs int8 at 384 d, 384 bytes each)",
+         mrr_of["truncated, 96 d"] < mrr_of["int8, 384 d"] - 0.05,
+         f"{mrr_of['truncated, 96 d']:.3f} vs {mrr_of['int8, 384 d']:.3f}")
 fig = px.scatter(cost, x="bytes", y="MRR@10", text="method", log_x=True, title="Bytes per vector against retrieval quality (test questions, base model)")
 fig.update_traces(textposition="top center")
 fig.show()
 
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "matryoshka-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. Matryoshka training: short prefixes on purpose (3 points)
+#
+# Part 3 truncated a model that was never trained for it, and quality fell fast. **Matryoshka representation
+# learning** (Kusupati et al., 2022) trains the model so that every prefix of the embedding is itself a good
+# embedding, like nested dolls: the training loss is the base loss computed on each chosen prefix length $d$ (the
+# first $d$ coordinates, renormalised), summed with weights $w_d$:
+#
+# $$\mathcal{L}_{\text{Matryoshka}} = \sum_{d \in \mathcal{D}} w_d\, \mathcal{L}_{\text{MNRL}}\big(\tilde a^{(d)}, \tilde p^{(d)}, \tilde n^{(d)}\big), \qquad \tilde x^{(d)} = \frac{x_{1:d}}{\lVert x_{1:d} \rVert}$$
+#
+# with $\mathcal{L}_{\text{MNRL}}$ the loss of part 2: for anchor $i$, the scores $s\cos(a_i, \cdot)$ against all $B$
+# positives and all $B$ negatives of the batch, and the cross-entropy of picking column $i$, averaged over the
+# batch. The gradient of the short prefixes pushes the most useful information into the first coordinates; the
+# price is that the full-length embedding gets only part of the training signal.
+#
+# Write `matryoshka_mnrl`, the loss itself, on embeddings. The library's
+# [`MatryoshkaLoss`](https://sbert.net/docs/package_reference/sentence_transformer/losses.html#matryoshkaloss),
+# wrapped around `MultipleNegativesRankingLoss`, computes the same number (the cell after it checks that on a batch
+# of real triplets) and does the bookkeeping of training; the Setup trained with it on the same 128 triplets, seed
+# and settings as part 2, and we compare with **truncating your plainly fine-tuned model of part 2**, renormalised (this
+# part uses that model). Two renormalisations are easy to get wrong: normalise **after** cutting (a unit vector
+# cut short is no longer unit length), and treat the anchors and the candidates alike.
+
+# %% nbgrader={"grade": false, "grade_id": "matryoshka", "locked": false, "schema_version": 3, "solution": true, "task": false}
+import torch.nn.functional as F
+
+
+def matryoshka_mnrl(anchors, positives, negatives, dims, weights=None, scale=20.0):
+    """Multiple negatives ranking loss summed over prefix lengths (Matryoshka).
+
+    anchors, positives: torch tensors of shape (B, D), float32 or float64, rows of any length (not unit);
+        row i of `positives` is anchor i's positive.
+    negatives: torch tensor of shape (B, D) (row i: anchor i's hard negative) or None (in-batch negatives only).
+    dims: sequence of ints, 1 <= d <= D, in any order. weights: sequence of floats, one per entry of dims
+        (weights[k] goes with dims[k]), or None for weight 1 each. scale: float, s in the formula.
+    For each d: keep the first d coordinates of every row, rescale each row to unit length, score anchor i against
+    all B positives (then all B negatives, if given) with scale * cosine, and take the cross-entropy of picking
+    positive i, averaged over the B anchors. Returns the weighted SUM over dims: a 0-d torch tensor that autograd
+    can differentiate with respect to the inputs.
+    """
+    ### BEGIN SOLUTION
+    weights = [1.0] * len(dims) if weights is None else weights
+    labels = torch.arange(len(anchors), device=anchors.device)
+    total = anchors.new_zeros(())
+    for d, w in zip(dims, weights):
+        candidates = positives if negatives is None else torch.cat([positives, negatives])
+        a, c = F.normalize(anchors[:, :d], dim=1), F.normalize(candidates[:, :d], dim=1)
+        total = total + w * F.cross_entropy(scale * a @ c.T, labels)
+    return total
+    ### END SOLUTION
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "markdown-mat-demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# First, your loss against the library's on a batch of 32 real triplets (the base model's embeddings). Then the
+# Matryoshka model, which the Setup trained (its third cell: a fresh copy of the base model, trained exactly like
+# part 2's model but with `MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), matryoshka_dims=[384, 128, 64,
+# 32])`; `P_mat` and `Q_mat` are its embeddings of the articles and the test questions). Both models are truncated
+# to 16-384 coordinates (your `truncate` of part 3) and searched with the test questions.
+
+# %%
+tokens = lambda i: base_model.tokenize([t[i] for t in train_subset[:32]])  # noqa: E731  column i of the batch
+library_loss = MatryoshkaLoss(base_model, MultipleNegativesRankingLoss(base_model), matryoshka_dims=mat_dims)
+with torch.no_grad():
+    want_loss = float(library_loss([tokens(i) for i in range(3)], None))
+    a_, p_, n_ = (base_model(tokens(i))["sentence_embedding"] for i in range(3))
+    your_loss = float(matryoshka_mnrl(a_, p_, n_, mat_dims))
+print(f"on 32 training triplets: your loss {your_loss:.4f}, the library's MatryoshkaLoss {want_loss:.4f}")
+
+# Each model's articles and test questions, at full length; truncated below.
+emb_by_model = {"fine-tuned, then truncated": (P_tuned, Q_tuned),  # part 2's model, encoded there
+                "Matryoshka-trained": (P_mat, Q_mat)}  # the Setup's
+by_dim = pd.DataFrame([{"model": name, "dims": d, "MRR@10": mrr_at_10(truncate(Q, d) @ truncate(P, d).T, gold)}
+                       for name, (P, Q) in emb_by_model.items() for d in (16, 32, 64, 128, 384)])
+table_mat = by_dim.pivot(index="dims", columns="model", values="MRR@10")
+print(table_mat.round(3))
+fig = px.line(by_dim, x="dims", y="MRR@10", color="model", markers=True, log_x=True,
+              title="Retrieval quality against the number of coordinates kept (test questions)")
+fig.show()
+
+# %%
+# How sure are we? Matryoshka minus plain, per test question, with a 95% paired bootstrap interval (96 questions).
+(P1, Q1), (P2, Q2) = emb_by_model.values()
+mat_gap = {}
+for d in (32, 64, 128, 384):
+    diff = reciprocal_ranks(truncate(Q2, d) @ truncate(P2, d).T, gold) - reciprocal_ranks(truncate(Q1, d) @ truncate(P1, d).T, gold)
+    mat_gap[d] = (diff.mean(), *paired_interval(diff))
+    print(f"{d:4d} d: Matryoshka minus plain {mat_gap[d][0]:+.3f} (95% interval {mat_gap[d][1]:+.3f} to {mat_gap[d][2]:+.3f})")
+gap_text = lambda *ds: "; ".join(f"{d} d: {mat_gap[d][0]:+.3f} [{mat_gap[d][1]:+.3f}, {mat_gap[d][2]:+.3f}]" for d in ds)  # noqa: E731
+ek.claim("at 32 and 64 coordinates the Matryoshka model retrieves better than the truncated plain model, beyond the noise",
+         mat_gap[32][1] > 0 and mat_gap[64][1] > 0, gap_text(32, 64))
+ek.claim("at 128 coordinates the two are about even (within 0.05 MRR@10)", abs(mat_gap[128][0]) < 0.05, gap_text(128))
+ek.claim("at the full 384 coordinates the Matryoshka model is worse, beyond the noise", mat_gap[384][2] < 0, gap_text(384))
+
+# %% nbgrader={"grade": true, "grade_id": "test_matryoshka", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+from embedkit.checks import value_and_grad
+from sentence_transformers.losses import MatryoshkaLoss, MultipleNegativesRankingLoss  # the library's, as the reference
+
+
+def ref_matryoshka(a, p, n, dims, weights=None, scale=20.0):  # the formula above, in float64
+    a, p = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(p, dtype=torch.float64)
+    cands = p if n is None else torch.cat([p, torch.as_tensor(n, dtype=torch.float64)])
+    unit = lambda M, d: M[:, :d] / M[:, :d].norm(dim=1, keepdim=True)  # noqa: E731
+    return sum(w * float(torch.nn.functional.cross_entropy(scale * unit(a, d) @ unit(cands, d).T, torch.arange(len(a))))
+               for d, w in zip(dims, weights or [1.0] * len(dims)))
+
+
+g_mat = torch.Generator().manual_seed(13)
+lengths = torch.tensor([[0.5], [3.0], [1.0], [8.0]], dtype=torch.float64)  # rows of very different lengths
+a_t, p_t, n_t = (torch.randn(4, 6, generator=g_mat, dtype=torch.float64) * lengths for _ in range(3))
+got = assert_scalar(matryoshka_mnrl(a_t, p_t, n_t, [6, 2]), "matryoshka_mnrl(4 triplets, 6 coordinates, dims=[6, 2])")
+assert_close(got, ref_matryoshka(a_t, p_t, n_t, [6, 2]), "matryoshka_mnrl(4 triplets of 6 coordinates, dims=[6, 2])", rtol=1e-4,
+             hint="for each d: the FIRST d coordinates, renormalised AFTER cutting; scale * cosine against all positives, "
+                  "then all negatives; cross-entropy of the anchor's own positive, MEAN over anchors; SUM over dims")
+# Against the library: sentence-transformers' MatryoshkaLoss(MultipleNegativesRankingLoss) on the tiny model's embeddings.
+toy_batch = [("kbs build stuck", "Kestrel: builds.", "Marlin: quotas."), ("mdp perms", "Marlin: access.", "Heron: access."),
+             ("hgw latency", "Heron: latency.", "Kestrel: latency.")]
+toy_tokens = lambda i: tiny_untrained.tokenize([t[i] for t in toy_batch])  # noqa: E731
+with torch.no_grad():
+    lib_loss = float(MatryoshkaLoss(tiny_untrained, MultipleNegativesRankingLoss(tiny_untrained), [16, 8, 4])(
+        [toy_tokens(i) for i in range(3)], None))
+    toy_emb = [tiny_untrained(toy_tokens(i))["sentence_embedding"] for i in range(3)]
+assert_close(matryoshka_mnrl(*toy_emb, [16, 8, 4]), lib_loss, "matryoshka_mnrl against the library's MatryoshkaLoss "
+             "(tiny model, 3 triplets, dims [16, 8, 4])", rtol=1e-4, hint="the library's scale is 20 and it SUMS over dims")
+### BEGIN HIDDEN TESTS
+a_h, p_h, n_h = (torch.randn(7, 12, generator=g_mat, dtype=torch.float64) * torch.rand(7, 1, generator=g_mat, dtype=torch.float64) * 5
+                 + 0.01 for _ in range(3))
+cases = [((a_h.float(), p_h.float(), n_h.float(), [12, 6, 3]), {}, "float32, dims [12, 6, 3]"),
+         ((a_h, p_h, n_h, [3, 12, 6]), {}, "dims in any order [3, 12, 6]"),
+         ((a_h, p_h, None, [12, 5]), {}, "negatives=None (in-batch negatives only)"),
+         ((a_h, p_h, n_h, [12, 6, 3]), {"weights": [1.0, 0.5, 2.0]}, "weights [1, 0.5, 2] with dims [12, 6, 3]"),
+         ((a_h, p_h, n_h, [3, 12]), {"weights": [2.0, 0.25]}, "weights [2, 0.25] with dims [3, 12]"),
+         ((a_h, p_h, n_h, [8]), {"scale": 1.0}, "scale=1, dims [8]"),
+         ((a_h[:1], p_h[:1], n_h[:1], [1, 12]), {}, "one triplet, dims [1, 12]")]
+for args_h, kw_h, what in cases:
+    want = ref_matryoshka(*args_h, **kw_h)
+    assert_close(assert_scalar(matryoshka_mnrl(*args_h, **kw_h), f"matryoshka_mnrl({what})"), want,
+                 f"matryoshka_mnrl({what})", rtol=1e-4, hint="weights[k] goes with dims[k]; truncate, THEN renormalise; "
+                 "negatives are extra columns of candidates; mean over anchors, weighted sum over dims")
+# Differentiable, with the gradient of the formula.
+val, grads = value_and_grad(matryoshka_mnrl, a_h[:4], p_h[:4], n_h[:4], wrt=[0, 1, 2], dims=[12, 4])
+ref_in = [x[:4].clone().requires_grad_(True) for x in (a_h, p_h, n_h)]
+unit_ = lambda M, d: M[:, :d] / M[:, :d].norm(dim=1, keepdim=True)  # noqa: E731
+ref_val = sum(torch.nn.functional.cross_entropy(20.0 * unit_(ref_in[0], d) @ unit_(torch.cat(ref_in[1:]), d).T, torch.arange(4))
+              for d in (12, 4))
+ref_val.backward()
+for name_g, got_g, ref_g in zip(("anchors", "positives", "negatives"), grads, ref_in):
+    assert_close(got_g, ref_g.grad, f"gradient of matryoshka_mnrl with respect to the {name_g}", rtol=1e-3, atol=1e-6,
+                 hint="stay in torch (no numpy, .item() or .detach()) so that training can back-propagate")
+# The measured margins: your plainly fine-tuned model of part 2 (its embeddings P_tuned, Q_tuned) against the
+# Setup's Matryoshka-trained one, truncated and renormalised here. Over seeds 0, 1 and 2 (both models retrained)
+# the Matryoshka model led by 0.07-0.11 MRR@10 at 32 d and 0.06-0.07 at 64 d, and kept 71-73% of its 384-d score
+# at 32 d against 43-49% for the plain model.
+cut_ = lambda M, d: M[:, :d] / np.linalg.norm(M[:, :d], axis=1, keepdims=True)  # noqa: E731
+P_pl, Q_pl = as_array(P_tuned, "P_tuned", shape=P_all.shape), as_array(Q_tuned, "Q_tuned", shape=Q_test.shape)
+plain_ = {d: mrr_at_10(cut_(Q_pl, d) @ cut_(P_pl, d).T, gold) for d in (32, 64, 384)}
+mat_ = {d: mrr_at_10(cut_(Q_mat, d) @ cut_(P_mat, d).T, gold) for d in (32, 64, 384)}
+for d_m, lead in ((32, 0.03), (64, 0.02)):
+    assert mat_[d_m] > plain_[d_m] + lead, (
+        f"at {d_m} d the Matryoshka model should lead the truncated plain model by more than {lead}: {mat_[d_m]:.3f} vs "
+        f"{plain_[d_m]:.3f} (part 2's model, as your fine_tune trained it)")
+assert mat_[32] / mat_[384] > plain_[32] / plain_[384] + 0.1, (
+    f"the Matryoshka model should keep a clearly larger share of its 384-d quality at 32 d: {mat_[32] / mat_[384]:.2f} "
+    f"vs {plain_[32] / plain_[384]:.2f}")
+### END HIDDEN TESTS
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "markdown-mat-read", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# What the numbers say (the claims above check each sentence against this run): at 32 and 64 coordinates the
+# Matryoshka model retrieves clearly better than the plainly fine-tuned one cut to the same length; at 128 they are
+# about even; at the full 384 it is *worse*. With four training steps, the full length got a quarter of the loss,
+# while the plain model spent all of it there: Matryoshka training is a trade, bought here with full-length
+# quality. When this notebook was written, training both models with seeds 0, 1 and 2 gave the same picture every
+# time: Matryoshka ahead by 0.07 to 0.11 MRR@10 at 32 d and by 0.06 to 0.07 at 64 d, 0.02 behind to 0.00 ahead at
+# 128 d, and 0.08 to 0.12 behind at 384 d. Longer training (and weights $w_d$ that favour the full length) narrow
+# the full-length gap; the point here is the shape of the curves.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "models-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5. Choosing an embedding model (3 points)
+#
+# Leaderboards such as MTEB (Muennighoff et al., 2023) score models on many tasks; what matters for *you* is how
+# they do on **your** tasks, at a cost you can pay. We compare three models on three small tasks of this course:
+#
+# | task | data | metric |
+# |---|---|---|
+# | retrieval | the 96 test questions against all 160 articles | MRR@10 (`mrr_at_10` of the Setup) |
+# | similarity | 01's 60 sentence pairs with graded scores 0–5 | Spearman's $\rho$ between cosine and score |
+# | clustering | the same 96 test questions, grouped by the system they ask about | V-measure of $k$-means with $k$ = number of groups |
+#
+# and the costs: **dimensions**, **bytes per vector** (float32: $4d$), **parameters** and **encoding speed**
+# (texts per second). Spearman's $\rho$ is the correlation of the *ranks*: it asks only whether more similar pairs
+# get higher cosines, not whether the relation is linear. The V-measure is the harmonic mean of homogeneity (each
+# cluster holds one group) and completeness (each group sits in one cluster), 1 for a perfect match, near 0 for
+# chance; it does not care which cluster number a group gets.
+#
+# Not every model returns unit vectors (GloVe averages do not), so compare by **cosine**: normalise every
+# embedding before scoring, clustering included. Write `evaluate_model`; it uses the library for the metrics.
+
+# %% nbgrader={"grade": false, "grade_id": "models", "locked": false, "schema_version": 3, "solution": true, "task": false}
+from scipy.stats import spearmanr
+from sklearn.cluster import KMeans
+from sklearn.metrics import v_measure_score
+
+
+def evaluate_model(encode, tasks):
+    """Scores and costs of one embedding model on the course's tasks.
+
+    encode: function, list of n str -> array of shape (n, d) (float32 or float64; rows need NOT be unit length).
+    tasks: dict with three entries:
+        "retrieval": (questions, corpus, gold): lists of str; gold: sequence of ints, gold[i] = the index in
+            `corpus` of the text relevant to questions[i];
+        "similarity": (sentences1, sentences2, scores): pair i is (sentences1[i], sentences2[i]), scores[i] its
+            gold similarity;
+        "clustering": labels, a list with one label (str or int) per question of the retrieval task: the
+            group of questions[i].
+    Every comparison uses the cosine (normalise the rows first). Returns a dict:
+        "retrieval": MRR@10 of the questions against the corpus ranked by cosine (use the Setup's mrr_at_10);
+        "similarity": Spearman's rho between the pairs' cosines and the gold scores (scipy.stats.spearmanr);
+        "clustering": sklearn's v_measure_score(labels, predicted) for KMeans(n_clusters=<number of distinct
+            labels>, n_init=10, random_state=0) fitted on the unit-length embeddings of the questions;
+        "dims": d (int); "bytes_per_vector": bytes of one float32 vector (int);
+        "texts_per_second": len(corpus) / the seconds taken by the one call encode(corpus), timed with
+            time.perf_counter().
+    Call encode exactly once per list of texts: questions, corpus, sentences1, sentences2 (a model is expensive).
+    """
+    ### BEGIN SOLUTION
+    def unit(texts):
+        X = np.asarray(encode(list(texts)), dtype=np.float64)
+        return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+    questions, corpus, gold = tasks["retrieval"]
+    Q = unit(questions)
+    start = time.perf_counter()
+    P = unit(corpus)
+    seconds = time.perf_counter() - start
+    s1, s2, scores = tasks["similarity"]
+    cosines = np.sum(unit(s1) * unit(s2), axis=1)
+    labels = tasks["clustering"]
+    predicted = KMeans(n_clusters=len(set(labels)), n_init=10, random_state=0).fit_predict(Q)
+    return {"retrieval": mrr_at_10(Q @ P.T, np.asarray(gold)), "similarity": float(spearmanr(cosines, scores)[0]),
+            "clustering": float(v_measure_score(labels, predicted)), "dims": int(P.shape[1]),
+            "bytes_per_vector": 4 * int(P.shape[1]), "texts_per_second": len(corpus) / seconds}
+    ### END SOLUTION
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "markdown-models-demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The three models: all-MiniLM-L6-v2 as shipped, your fine-tuned copy of part 2, and averaged GloVe word vectors
+# (`glove_average` of the Setup: no training, no context). We looked for a second genuine pretrained sentence
+# encoder that ships offline through pip (a bge-small or an all-mpnet-base-v2 package, say) and found none whose
+# weights we could verify against the publisher's checksums (`data/README.md` says what was checked), so the
+# comparison stays within what we can vouch for. Parameters count every weight the model needs at query time (for
+# GloVe, its whole 400,000-word table).
+
+# %%
+encoders = {"MiniLM (as shipped)": (base_model, lambda t: base_model.encode(t, batch_size=64)),
+            "MiniLM fine-tuned (part 2)": (tuned_model, lambda t: tuned_model.encode(t, batch_size=64)),
+            "GloVe average": (None, glove_average)}
+model_rows = []
+for name, (model, encode) in encoders.items():
+    params = sum(p.numel() for p in model.parameters()) if model is not None else glove.vectors.size
+    model_rows.append({"model": name, **evaluate_model(encode, course_tasks), "parameters": params})
+models_table = pd.DataFrame(model_rows).set_index("model")
+print(models_table.round(3).to_string())
+base_r, tuned_r, glove_r = (models_table.loc[m] for m in encoders)
+gains = {t: tuned_r[t] - base_r[t] for t in ("retrieval", "similarity", "clustering")}
+ek.claim("fine-tuning on the help desk helps its retrieval far more (by 0.1 or more) than the two other tasks",
+         gains["retrieval"] > max(gains["similarity"], gains["clustering"]) + 0.1, ", ".join(f"{t} {g:+.3f}" for t, g in gains.items()))
+ek.claim("GloVe averaging encodes over 50 times faster than MiniLM but trails it by more than 0.15 on every task",
+         glove_r.texts_per_second > 50 * base_r.texts_per_second
+         and all(glove_r[t] < base_r[t] - 0.15 for t in ("retrieval", "similarity", "clustering")),
+         f"{glove_r.texts_per_second:,.0f} vs {base_r.texts_per_second:,.0f} texts/s; "
+         + ", ".join(f"{t} {glove_r[t]:.3f} vs {base_r[t]:.3f}" for t in ("retrieval", "similarity", "clustering")))
+ek.claim("GloVe has about as many parameters as MiniLM (within 20%): parameters alone say little about speed",
+         0.8 < glove_r.parameters / base_r.parameters < 1.2, f"{glove_r.parameters:,.0f} vs {base_r.parameters:,.0f}")
+fig = px.scatter(models_table.reset_index().melt(id_vars=["model", "texts_per_second"], value_vars=["retrieval", "similarity", "clustering"],
+                                                  var_name="task", value_name="score"),
+                 x="texts_per_second", y="score", color="model", symbol="task", log_x=True,
+                 title="Quality against encoding speed (one CPU thread here; faster is right)",
+                 labels={"texts_per_second": "texts encoded per second (log scale)"})
+fig.show()
+
+# %% nbgrader={"grade": true, "grade_id": "test_models", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+from scipy.stats import spearmanr
+from sklearn.cluster import KMeans
+from sklearn.metrics import v_measure_score
+
+
+def toy_tasks(seed, d, n_groups, per, n_c, n_pairs):
+    """Made-up texts ("q0", "c3", ...) with known vectors of very different lengths, and an encoder that looks them
+    up and takes 4 ms per text. Returns (tasks, encode, calls): calls logs the length of every list encoded."""
+    rng, vec, calls = np.random.default_rng(seed), {}, []
+
+    def named(prefix, M):
+        names = [f"{prefix}{i}" for i in range(len(M))]
+        vec.update(zip(names, M))
+        return names
+
+    group = rng.permutation(np.repeat(np.arange(n_groups), per))  # questions differ in direction by group, and in length
+    Q = (3 * np.eye(d)[group] + 0.5 * rng.normal(size=(len(group), d))) * rng.choice([0.2, 6.0], size=(len(group), 1))
+    C = rng.normal(size=(n_c, d)) * rng.choice([0.3, 4.0], size=(n_c, 1))  # short and long articles
+    cos_qc = (Q / np.linalg.norm(Q, axis=1, keepdims=True)) @ (C / np.linalg.norm(C, axis=1, keepdims=True)).T
+    gold_t = np.argsort(-cos_qc, axis=1)[np.arange(len(Q)), rng.integers(0, 3, size=len(Q))]  # among the top 3 by cosine
+    A = rng.normal(size=(n_pairs, d))
+    B = (A + rng.normal(size=(n_pairs, d)) * np.linspace(0.1, 2.0, n_pairs)[:, None]) * rng.uniform(0.2, 5.0, size=(n_pairs, 1))
+    cos = np.sum(A * B, axis=1) / np.linalg.norm(A, axis=1) / np.linalg.norm(B, axis=1)
+    tasks = {"retrieval": (named("q", Q), named("c", C), gold_t),
+             "similarity": (named("a", A), named("b", B), np.exp(4 * cos)),  # monotone in the cosine, not linear
+             "clustering": [f"group {g}" for g in group]}
+
+    def encode(texts):
+        calls.append(len(texts))
+        time.sleep(0.004 * len(texts))
+        return np.stack([vec[t] for t in texts])
+
+    return tasks, encode, calls
+
+
+def ref_evaluate(encode, tasks):  # the docstring, written once more
+    unit = lambda X: X / np.linalg.norm(X, axis=1, keepdims=True)  # noqa: E731
+    (q, c, g), (s1, s2, sc), lab = tasks["retrieval"], tasks["similarity"], tasks["clustering"]
+    E = {k: unit(np.asarray(encode(v), dtype=np.float64)) for k, v in [("q", q), ("c", c), ("s1", s1), ("s2", s2)]}
+    pred = KMeans(n_clusters=len(set(lab)), n_init=10, random_state=0).fit_predict(E["q"])
+    return {"retrieval": mrr_at_10(E["q"] @ E["c"].T, np.asarray(g)), "similarity": spearmanr(np.sum(E["s1"] * E["s2"], axis=1), sc)[0],
+            "clustering": v_measure_score(lab, pred), "dims": E["c"].shape[1], "bytes_per_vector": 4 * E["c"].shape[1]}
+
+
+def check_evaluate(seed, d, n_groups, per, n_c, n_pairs, what):
+    tasks_t, encode_t, _ = toy_tasks(seed, d, n_groups, per, n_c, n_pairs)
+    got = evaluate_model(encode_t, tasks_t)
+    assert isinstance(got, dict) and set(ref_evaluate(encode_t, tasks_t)) | {"texts_per_second"} <= set(got), (
+        f"evaluate_model({what}) should return a dict with the keys retrieval, similarity, clustering, dims, "
+        f"bytes_per_vector, texts_per_second; got {sorted(got) if isinstance(got, dict) else type(got).__name__}")
+    want = ref_evaluate(encode_t, tasks_t)
+    hints = {"retrieval": "rank the corpus by COSINE (normalise the rows: the articles have very different lengths)",
+             "similarity": "Spearman's rho (ranks), not Pearson's r, of the pairs' COSINES against the gold scores",
+             "clustering": "KMeans with as many clusters as DISTINCT labels, on the UNIT-length question embeddings; v_measure_score(labels, predicted)",
+             "dims": "the number of columns of the embeddings", "bytes_per_vector": "4 bytes per float32 coordinate"}
+    for key, hint in hints.items():
+        assert_close(assert_scalar(got[key], f"evaluate_model({what})[{key!r}]"), want[key],
+                     f"evaluate_model({what})[{key!r}]", rtol=1e-4, atol=1e-6, hint=hint)
+    rate = assert_scalar(got["texts_per_second"], f"evaluate_model({what})['texts_per_second']")
+    assert 60 < rate < 260, (
+        f"evaluate_model({what})['texts_per_second'] = {rate:.4g}; this encoder takes 4 ms per text, so about 250 "
+        "texts per second (less the time of the calls): len(corpus) divided by the seconds of the call encode(corpus) alone")
+
+
+check_evaluate(0, 3, 3, 6, 8, 10, "3-d toy encoder: 18 questions in 3 groups of 6, 8 articles, 10 pairs")
+### BEGIN HIDDEN TESTS
+check_evaluate(1, 5, 4, 5, 20, 25, "5-d toy encoder: 20 questions in 4 groups of 5, 20 articles, 25 pairs")
+check_evaluate(2, 7, 2, 9, 40, 8, "7-d toy encoder: 18 questions in 2 groups of 9, 40 articles, 8 pairs")
+# Each list is encoded once (a model is expensive), and the gold list of a task can come as a list.
+tasks_l, encode_l, calls_l = toy_tasks(3, 4, 3, 4, 10, 12)
+tasks_l["retrieval"] = (tasks_l["retrieval"][0], tasks_l["retrieval"][1], [int(g) for g in tasks_l["retrieval"][2]])
+got_l = evaluate_model(encode_l, tasks_l)
+assert sorted(calls_l) == [10, 12, 12, 12], (
+    f"encode was called on lists of lengths {calls_l}; expected one call per list (12 questions, 10 articles, 12 + 12 "
+    "sentences; the questions are clustered as they were encoded for retrieval)")
+assert_close(got_l["retrieval"], ref_evaluate(encode_l, tasks_l)["retrieval"], "evaluate_model(gold given as a list)", rtol=1e-6)
+### END HIDDEN TESTS
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "markdown-models-read", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Reading the table (each sentence is checked above): fine-tuning on the help desk pays off on its retrieval and
+# much less, if at all, on general sentence similarity and on grouping the questions — a model adapted to one task
+# is not better at everything. GloVe averages are over 50 times faster and their vectors 7.7 times smaller, but they
+# trail on every task; note that GloVe has about as many parameters as MiniLM (its 400,000-word table), so the
+# parameter count alone does not tell you the speed: a table lookup costs nothing, a transformer layer a lot. The
+# speeds are one CPU thread on this machine and vary from run to run; compare their order of magnitude. With 96
+# questions and 60 pairs, differences of a few hundredths are within the noise (part 2 shows the interval for
+# retrieval): choose on large differences, on your own data.
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "pca-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 4. PCA from scratch (3 points)
+# ## 6. PCA from scratch (3 points)
 #
 # Principal component analysis finds the orthogonal directions of largest variance. Centre the data,
 # $X_c = X - \bar x$, and take its thin singular value decomposition $X_c = U \Sigma V^\top$. The rows of $V^\top$ are
@@ -775,7 +1239,8 @@ assert_close(np.linalg.norm(as_array(C, "components"), axis=1), np.ones(4), "com
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "markdown-024", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # How many directions does the model really use on our knowledge base? The curve below is the cumulative share
-# of variance of the first 50 principal components of `X_vis`.
+# of variance of the first 50 principal components of `X_vis`. The variance is spread thin: the first two
+# components, all a PCA scatter plot can show, hold under a quarter of it.
 
 # %%
 # X_vis (Setup): the 160 articles and the 96 test questions, embedded by the base model
@@ -785,12 +1250,14 @@ labels = pd.DataFrame({"system": passages.system.tolist() + test_q.pid.map(dict(
 _, _, ratio_all = pca(X_vis, 50)
 print(f"the first 2 components explain {np.sum(ratio_all[:2]):.0%} of the variance, the first 10 {np.sum(ratio_all[:10]):.0%}, "
       f"the first 50 {np.sum(ratio_all):.0%}")
+ek.claim("two principal components hold under a quarter of the variance: a 2-D PCA picture shows little of the structure",
+         np.sum(ratio_all[:2]) < 0.25, f"{np.sum(ratio_all[:2]):.0%}")
 fig = px.line(x=np.arange(1, 51), y=np.cumsum(ratio_all), markers=True, title=f"PCA of {len(X_vis)} help-desk embeddings",
               labels={"x": "number of components", "y": "cumulative explained variance"})
 fig.show()
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "proj-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 5. t-SNE, UMAP, and how honest is a 2-D picture? (4 points)
+# ## 7. t-SNE, UMAP, and how honest is a 2-D picture? (4 points)
 #
 # PCA is linear: it keeps the large-scale geometry and crushes everything else. **t-SNE** (van der Maaten & Hinton)
 # and **UMAP** (McInnes et al.) are non-linear: they place points so that each point's *nearest neighbours*
@@ -863,6 +1330,8 @@ def project_2d(X, method, seed=0):
 projections = {m: np.asarray(project_2d(X_vis, m, seed=0)) for m in ("pca", "tsne", "umap")}
 preservation = {m: neighbourhood_preservation(X_vis, Y, k=10) for m, Y in projections.items()}
 print({m: round(v, 3) for m, v in preservation.items()})
+ek.claim("t-SNE and UMAP keep clearly more of each point's 10 nearest neighbours than PCA (by 0.1 or more)",
+         min(preservation["tsne"], preservation["umap"]) > preservation["pca"] + 0.1, str({m: round(v, 3) for m, v in preservation.items()}))
 frames = [labels.assign(x=Y[:, 0], y=Y[:, 1], method=f"{m} (NP@10 = {preservation[m]:.2f})") for m, Y in projections.items()]
 fig = px.scatter(pd.concat(frames), x="x", y="y", color="system", symbol="kind", facet_col="method", hover_data=["text"],
                  title=f"The same {len(X_vis)} embeddings, three projections", height=450)
@@ -946,7 +1415,7 @@ assert not np.allclose(u0, u3, atol=1e-3), "seeds 0 and 3 gave the same UMAP: pa
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "weat-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 6. Measuring bias: WEAT, and what neutralising costs (4 points)
+# ## 8. Measuring bias: WEAT, and what neutralising costs (4 points)
 #
 # The Word Embedding Association Test (Caliskan, Bryson & Narayanan, 2017) asks whether two sets of **target**
 # words $X, Y$ (e.g. career and family words) relate differently to two sets of **attribute** words $A, B$ (e.g.
@@ -1019,6 +1488,14 @@ print(f"WEAT effect size career/family vs male/female: {d_before:.2f} before, {d
 # What it costs: how far each neutralised word moved, and whether it still finds its old neighbours.
 moved = np.sum(unit_rows(np.vstack([X_c, Y_f])) * np.vstack([X_n, Y_n]), axis=1)
 print("cosine of each neutralised word to its original:", {w: round(float(c), 3) for w, c in zip(career + family, moved)})
+before_abs = np.abs(unit_rows(np.vstack([X_c, Y_f])) @ (gender / np.linalg.norm(gender)))
+from scipy.stats import spearmanr  # noqa: E402
+ek.claim("the effect size drops from about 1.6 to about 0.85: a lot, but it does not vanish",
+         1.5 < d_before < 1.7 and 0.75 < d_after < 0.95 and d_after < 0.7 * d_before, f"{d_before:.2f} -> {d_after:.2f}")
+ek.claim("most neutralised words moved (cosine to the original below 0.999)", np.mean(moved < 0.999) > 0.5,
+         f"{np.sum(moved < 0.999)} of {len(moved)}")
+ek.claim("those with a large component along g moved the most (rank correlation above 0.8)",
+         spearmanr(before_abs, 1 - moved)[0] > 0.8, f"Spearman {spearmanr(before_abs, 1 - moved)[0]:.2f}")
 g_hat = gender / np.linalg.norm(gender)
 proj = pd.DataFrame({"word": career + family, "set": ["career"] * 8 + ["family"] * 8,
                      "before": unit_rows(np.vstack([X_c, Y_f])) @ g_hat, "after": np.vstack([X_n, Y_n]) @ g_hat})

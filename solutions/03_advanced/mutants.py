@@ -86,7 +86,93 @@ MUTANTS = [
     mutant("compress", "hamming counts in uint8 (overflows past 255)",
            replace=[("return np.unpackbits(xor, axis=2).sum(axis=2).astype(np.int64)",
                      "return np.unpackbits(xor, axis=2).sum(axis=2, dtype=np.uint8)")]),
-    # -- 4. PCA ---------------------------------------------------------------------------------------------
+    # -- 4. Matryoshka loss --------------------------------------------------------------------------------------
+    mutant("matryoshka", "normalises before cutting",
+           replace=[("a, c = F.normalize(anchors[:, :d], dim=1), F.normalize(candidates[:, :d], dim=1)",
+                     "a, c = F.normalize(anchors, dim=1)[:, :d], F.normalize(candidates, dim=1)[:, :d]")]),
+    mutant("matryoshka", "no renormalisation (dot products)",
+           replace=[("a, c = F.normalize(anchors[:, :d], dim=1), F.normalize(candidates[:, :d], dim=1)",
+                     "a, c = anchors[:, :d], candidates[:, :d]")]),
+    mutant("matryoshka", "candidates not renormalised",
+           replace=[("a, c = F.normalize(anchors[:, :d], dim=1), F.normalize(candidates[:, :d], dim=1)",
+                     "a, c = F.normalize(anchors[:, :d], dim=1), candidates[:, :d]")]),
+    mutant("matryoshka", "last d coordinates",
+           replace=[("a, c = F.normalize(anchors[:, :d], dim=1), F.normalize(candidates[:, :d], dim=1)",
+                     "a, c = F.normalize(anchors[:, -d:], dim=1), F.normalize(candidates[:, -d:], dim=1)")]),
+    mutant("matryoshka", "mean over dims, not sum",
+           replace=[("total = total + w * F.cross_entropy(scale * a @ c.T, labels)",
+                     "total = total + w * F.cross_entropy(scale * a @ c.T, labels) / len(dims)")]),
+    mutant("matryoshka", "weights ignored",
+           replace=[("total = total + w * F.cross_entropy", "total = total + F.cross_entropy")]),
+    mutant("matryoshka", "dims sorted, weights not",
+           replace=[("for d, w in zip(dims, weights):", "for d, w in zip(sorted(dims, reverse=True), weights):")]),
+    mutant("matryoshka", "scale ignored",
+           replace=[("F.cross_entropy(scale * a @ c.T, labels)", "F.cross_entropy(20.0 * a @ c.T, labels)")]),
+    mutant("matryoshka", "hard negatives ignored",
+           replace=[("candidates = positives if negatives is None else torch.cat([positives, negatives])", "candidates = positives")]),
+    mutant("matryoshka", "sum over anchors, not mean",
+           replace=[("F.cross_entropy(scale * a @ c.T, labels)", "F.cross_entropy(scale * a @ c.T, labels, reduction=\"sum\")")]),
+    mutant("matryoshka", "only the full length, whatever dims says",
+           replace=[("for d, w in zip(dims, weights):", "for d, w in zip([anchors.shape[1]] * len(dims), weights):")]),
+    mutant("matryoshka", "only the first entry of dims",
+           replace=[("for d, w in zip(dims, weights):", "for d, w in zip(dims[:1], weights):")]),
+    mutant("matryoshka", "every anchor labelled 0",
+           replace=[("labels = torch.arange(len(anchors), device=anchors.device)",
+                     "labels = torch.zeros(len(anchors), dtype=torch.long, device=anchors.device)")]),
+    mutant("matryoshka", "numpy, no gradient", source='''\
+import torch.nn.functional as F
+
+
+def matryoshka_mnrl(anchors, positives, negatives, dims, weights=None, scale=20.0):
+    A, C = np.asarray(anchors.detach(), dtype=np.float64), np.asarray(positives.detach(), dtype=np.float64)
+    if negatives is not None:
+        C = np.vstack([C, np.asarray(negatives.detach(), dtype=np.float64)])
+    total = 0.0
+    for d, w in zip(dims, weights or [1.0] * len(dims)):
+        a = A[:, :d] / np.linalg.norm(A[:, :d], axis=1, keepdims=True)
+        c = C[:, :d] / np.linalg.norm(C[:, :d], axis=1, keepdims=True)
+        logits = scale * a @ c.T
+        logits -= logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        total += w * -np.mean(logp[np.arange(len(a)), np.arange(len(a))])
+    return torch.tensor(total)
+'''),
+    # -- 5. choosing a model ----------------------------------------------------------------------------------
+    mutant("models", "no normalisation (dot products)",
+           replace=[("        return X / np.linalg.norm(X, axis=1, keepdims=True)\n", "        return X\n")]),
+    mutant("models", "Pearson instead of Spearman",
+           replace=[("from scipy.stats import spearmanr", "from scipy.stats import pearsonr"),
+                    ("float(spearmanr(cosines, scores)[0])", "float(pearsonr(cosines, scores)[0])")]),
+    mutant("models", "similarity by dot products",
+           replace=[("cosines = np.sum(unit(s1) * unit(s2), axis=1)",
+                     "cosines = np.sum(np.asarray(encode(list(s1))) * np.asarray(encode(list(s2))), axis=1)")]),
+    mutant("models", "16 clusters, whatever the labels",
+           replace=[("KMeans(n_clusters=len(set(labels))", "KMeans(n_clusters=16")]),
+    mutant("models", "clusters: one per text over the group size guessed",
+           replace=[("KMeans(n_clusters=len(set(labels))", "KMeans(n_clusters=max(2, len(labels) // 6)")]),
+    mutant("models", "k-means on raw vectors",
+           replace=[("fit_predict(Q)", "fit_predict(np.asarray(encode(list(questions))))")]),
+    mutant("models", "gold ignored (question i -> article i)",
+           replace=[("mrr_at_10(Q @ P.T, np.asarray(gold))", "mrr_at_10(Q @ P.T, np.arange(len(questions)) % len(corpus))")]),
+    mutant("models", "seconds per text",
+           replace=[('"texts_per_second": len(corpus) / seconds', '"texts_per_second": seconds / len(corpus)')]),
+    mutant("models", "times every encode, counts the corpus",
+           replace=[("    Q = unit(questions)\n    start = time.perf_counter()\n    P = unit(corpus)\n    seconds = time.perf_counter() - start\n",
+                     "    start = time.perf_counter()\n    Q = unit(questions)\n    P = unit(corpus)\n"),
+                    ("    predicted = KMeans(", "    seconds = time.perf_counter() - start\n    predicted = KMeans(")]),
+    mutant("models", "bytes = dims",
+           replace=[('"bytes_per_vector": 4 * int(P.shape[1])', '"bytes_per_vector": int(P.shape[1])')]),
+    mutant("models", "bytes of a float64 vector",
+           replace=[('"bytes_per_vector": 4 * int(P.shape[1])', '"bytes_per_vector": 8 * int(P.shape[1])')]),
+    mutant("models", "dims = number of rows",
+           replace=[('"dims": int(P.shape[1])', '"dims": int(P.shape[0])')]),
+    mutant("models", "the course's tasks, not the argument",
+           replace=[('tasks["retrieval"]', 'course_tasks["retrieval"]'), ('tasks["similarity"]', 'course_tasks["similarity"]'),
+                    ('tasks["clustering"]', 'course_tasks["clustering"]')]),
+    mutant("models", "encodes every text one call at a time",
+           replace=[("        X = np.asarray(encode(list(texts)), dtype=np.float64)",
+                     "        X = np.vstack([np.asarray(encode([t]), dtype=np.float64) for t in texts])")]),
+    # -- 6. PCA ---------------------------------------------------------------------------------------------
     mutant("pca", "no centring",
            replace=[("Xc = X - X.mean(axis=0)", "Xc = X")]),
     mutant("pca", "ratio over the k kept values only",
@@ -105,7 +191,7 @@ def pca(X, k):
     C = V[:, -k:].T  # eigh sorts ascending: these are the k largest, smallest first
     return Xc @ C.T, C, w[-k:] / w.sum()
 '''),
-    # -- 5. neighbourhood preservation and projections -------------------------------------------------------
+    # -- 7. neighbourhood preservation and projections -------------------------------------------------------
     mutant("projection", "bob: a point is its own neighbour", source=_BOB["SOURCE"]),
     mutant("projection", "overlap not divided by k",
            replace=[("len(set(h) & set(l)) / k for h, l", "len(set(h) & set(l)) for h, l")]),
@@ -122,7 +208,7 @@ def pca(X, k):
            replace=[("return PCA(n_components=2).fit_transform(X)", "return PCA(n_components=2, whiten=True).fit_transform(X)")]),
     mutant("projection", "unknown method returns None",
            replace=[('    raise ValueError(f"unknown method {method!r}")', "    return None")]),
-    # -- 6. WEAT and neutralise -----------------------------------------------------------------------------
+    # -- 8. WEAT and neutralise -----------------------------------------------------------------------------
     mutant("weat", "std over X only",
            replace=[("np.concatenate([sx, sy]).std(ddof=1)", "sx.std(ddof=1)")]),
     mutant("weat", "targets not normalised (dot products)",
@@ -279,6 +365,60 @@ _POP = np.array([bin(i).count("1") for i in range(256)])
 def hamming_distances(A, B):
     A, B = np.asarray(A), np.asarray(B)
     return np.array([[int(_POP[a ^ b].sum()) for b in B] for a in A])
+'''),
+    alternative("matryoshka", "sentence-transformers' cos_sim, log-softmax, sorted pairs", source='''\
+import torch.nn.functional as F
+from sentence_transformers.util import cos_sim
+
+
+def matryoshka_mnrl(anchors, positives, negatives, dims, weights=None, scale=20.0):
+    pairs = sorted(zip(dims, weights if weights is not None else [1] * len(dims)), reverse=True)
+    loss = 0
+    for d, w in pairs:
+        cand = positives[:, :d] if negatives is None else torch.vstack([positives[:, :d], negatives[:, :d]])
+        logp = torch.log_softmax(cos_sim(anchors[:, :d], cand) * scale, dim=1)
+        loss = loss + w * -logp.diagonal()[: len(anchors)].mean()
+    return loss
+'''),
+    alternative("matryoshka", "float64, explicit norms, a stacked sum", source='''\
+def matryoshka_mnrl(anchors, positives, negatives, dims, weights=None, scale=20.0):
+    weights = torch.ones(len(dims), dtype=torch.float64) if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+    cands = positives if negatives is None else torch.cat([positives, negatives], dim=0)
+    losses = []
+    for d in dims:
+        a = anchors[:, :d].double()
+        c = cands[:, :d].double()
+        a = a / a.norm(dim=1, keepdim=True)
+        c = c / c.norm(dim=1, keepdim=True)
+        losses.append(torch.nn.functional.cross_entropy(scale * a @ c.T, torch.arange(len(a))))
+    return (torch.stack(losses) * weights).sum()
+'''),
+    alternative("models", "sklearn normalize, Spearman as Pearson of ranks, loops, time.time", source='''\
+import time
+from scipy.stats import rankdata
+from sklearn.cluster import KMeans
+from sklearn.metrics import v_measure_score
+from sklearn.preprocessing import normalize
+
+
+def evaluate_model(encode, tasks):
+    questions, corpus, gold = tasks["retrieval"]
+    Q = normalize(np.asarray(encode(questions)))
+    t0 = time.time()
+    P = encode(corpus)
+    elapsed = time.time() - t0
+    P = normalize(np.asarray(P))
+    a, b, scores = tasks["similarity"]
+    A, B = normalize(np.asarray(encode(a))), normalize(np.asarray(encode(b)))
+    cos = [float(A[i] @ B[i]) for i in range(len(A))]
+    ra, rb = rankdata(cos), rankdata(scores)
+    rho = np.corrcoef(ra, rb)[0, 1]
+    labels = tasks["clustering"]
+    km = KMeans(n_clusters=len(np.unique(np.asarray(labels))), n_init=10, random_state=0)
+    predicted = km.fit(Q).labels_
+    d = P.shape[1]
+    return dict(retrieval=mrr_at_10(Q @ P.T, list(gold)), similarity=rho, clustering=v_measure_score(labels, predicted),
+                dims=d, bytes_per_vector=d * np.dtype(np.float32).itemsize, texts_per_second=len(corpus) / elapsed)
 '''),
     alternative("pca", "eigh of the covariance, sorted descending", source='''\
 def pca(X, k):
