@@ -1944,10 +1944,10 @@ def _run_ref(questions, tau):
 dev_ref = _run_ref(DEV, -1.0)
 tau_dev = _check_tau([r["score"] for r in dev_ref], [q["answerable"] for q in DEV], "the dev questions")
 f_test = evaluate_rag(_run_ref(TEST, tau_dev), TEST)
-assert f_test["hit_rate"] >= 0.85, f"test hit rate {f_test['hit_rate']:.3f} < 0.85 (measured 0.933)"
-assert f_test["accuracy"] >= 0.60, f"test answer accuracy {f_test['accuracy']:.3f} < 0.60 (measured 0.767)"
+assert f_test["hit_rate"] >= 0.85, f"test hit rate {f_test['hit_rate']:.3f} < 0.85 (the reference pipeline reaches about 0.98)"
+assert f_test["accuracy"] >= 0.60, f"test answer accuracy {f_test['accuracy']:.3f} < 0.60 (the reference pipeline reaches about 0.72)"
 assert f_test["abstain_recall"] >= 0.60 and f_test["abstain_precision"] >= 0.50, \
-    f"test abstention recall / precision {f_test['abstain_recall']:.3f} / {f_test['abstain_precision']:.3f} below 0.60 / 0.50 (measured 0.833 / 0.909)"
+    f"test abstention recall / precision {f_test['abstain_recall']:.3f} / {f_test['abstain_precision']:.3f} below 0.60 / 0.50"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "generative", "locked": true, "schema_version": 3, "solution": false, "task": false}
