@@ -35,6 +35,7 @@ class Limits:
     nproc: int = 256                  # processes/threads of the sandbox uid
     threads: int | None = None        # torch/BLAS threads per kernel (None: CPUs / local workers)
     isolate: bool | None = None       # None: full sandbox when possible
+    stop_at_first_failure: bool = False  # mutation testing: a mutant is caught once any test fails
 
 
 @dataclass
@@ -55,6 +56,7 @@ class NotebookRun:
     cells: list
     died_in: int | None = None     # index of the cell during which the kernel died or was killed
     death: str = ""
+    stopped: str = ""              # why the run stopped early on purpose (Limits.stop_at_first_failure)
     failure: str = ""              # an infrastructure failure: this run is not a grade
     isolation: str = ""
     setup_s: float = 0.0           # the set-up, run once per worker (not per submission)
@@ -350,7 +352,7 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
                 run.status = "ok"
                 run.outputs = setup_outputs.pop(0) if setup_outputs else []
                 continue
-            if result.died_in is not None:
+            if result.died_in is not None or result.stopped:
                 continue
             t0 = time.monotonic()
             timeout = max(1.0, min(limits.cell_timeout, nb_deadline - t0))
@@ -385,6 +387,8 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
                 if time.monotonic() >= nb_deadline:
                     result.death = f"notebook time limit ({limits.notebook_timeout:.0f} s) reached"
             run.seconds = time.monotonic() - t0
+            if limits.stop_at_first_failure and kind == "test" and run.status != "ok":
+                result.stopped = f"stopped after the first failed test ({run.grade_id})"
     except KernelDied as death:
         result.failure = f"the kernel failed to start: {death}"
         log = os.path.join(session.spec["scratch"], "kernel.log")

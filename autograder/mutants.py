@@ -229,6 +229,7 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print,
     pipeline (examiner, sandbox)."""
     import tempfile
 
+    from .executor import Limits
     from .gradebook import summaries
     from .pipeline import grade
     from .sample_class import _answers, _fill
@@ -259,7 +260,9 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print,
                     folder.mkdir(parents=True, exist_ok=True)
                     nbformat.write(_fill(release_nb, answers), folder / f"{notebook}.ipynb")
         log(f"grading {len(plan)} catalogue entries of {', '.join(assignments)} with {jobs} workers ...")
-        report = grade(work, assignments, jobs=jobs, progress=True, log=lambda *_: None, outputs=False)
+        # A mutant is caught by its first failed test: the cells after it cannot change that verdict.
+        report = grade(work, assignments, jobs=jobs, progress=True, log=lambda *_: None, outputs=False,
+                       limits=Limits(stop_at_first_failure=True))
         for student, assignment, error in report["errors"]:
             if student in plan:
                 results[plan[student][0]].append(Outcome(plan[student][1], 0, 0, error=error))

@@ -64,7 +64,7 @@ def score(result: Result, course: Course) -> dict:
             passed = status == "ok"  # the examiner's own verdict; the student's process says nothing
             message = "" if passed else redact(f"{cell.ename}: {cell.evalue}".strip(": "), secret)
             if status == "not-run":
-                message = f"not run: the kernel died earlier ({run.death})"
+                message = f"not run: {run.stopped or f'the kernel died earlier ({run.death})'}"
             tests.append({"grade_id": plan["grade_id"], "points": plan["points"],
                           "score": plan["points"] if passed else 0.0, "status": status,
                           "passed": passed, "message": message, "needs_review": False})
