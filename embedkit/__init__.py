@@ -9,7 +9,7 @@ from .device import get_device
 from .seed import seed_everything
 from .models import ModelNotAvailable, resolve_model, load_sentence_model, load_hf_model
 from .glove import GloVe, load_glove
-from .data import data_path
+from .data import data_path, google_analogies
 from .progress import progress
 from .plots import configure_plotly
 from . import checks
@@ -18,7 +18,7 @@ from .claims import claim
 __all__ = [
     "setup", "is_grading", "quiet", "get_device", "seed_everything",
     "ModelNotAvailable", "resolve_model", "load_sentence_model", "load_hf_model",
-    "GloVe", "load_glove", "data_path", "progress", "checks", "claim", "configure_plotly",
+    "GloVe", "load_glove", "data_path", "google_analogies", "progress", "checks", "claim", "configure_plotly",
 ]
 
 

@@ -120,6 +120,24 @@ def test_glove_knows_its_neighbours():
     assert unit("king") @ unit("queen") > unit("king") @ unit("banana")
 
 
+def test_google_analogies_are_the_original_file():
+    rows = ek.google_analogies()
+    assert len(rows) == 19_544 and rows.relation.nunique() == 14
+    assert tuple(rows.iloc[0]) == ("capital-common-countries", "athens", "greece", "baghdad", "iraq")
+    assert tuple(rows.iloc[-1]) == ("gram9-plural-verbs", "write", "writes", "work", "works")
+
+
+def test_google_analogies_refuse_other_bytes(monkeypatch, tmp_path):
+    import importlib.util
+    from types import SimpleNamespace
+
+    (tmp_path / "test" / "test_data").mkdir(parents=True)
+    (tmp_path / "test" / "test_data" / "questions-words.txt").write_text(": family\nboy girl king queen\n")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: SimpleNamespace(submodule_search_locations=[str(tmp_path)]))
+    with pytest.raises(ValueError, match="SHA-256"):
+        ek.google_analogies()
+
+
 def test_glove_unknown_word_is_a_clear_error():
     glove = ek.load_glove()
     with pytest.raises(KeyError, match="not in the GloVe vocabulary"):
