@@ -108,6 +108,10 @@ Q_test = Q_all[(queries.split == "test").to_numpy()]
 passage_row = {pid: i for i, pid in enumerate(passages.pid)}
 gold = np.array([passage_row[p] for p in test_q.pid])  # row of P_all relevant to each test question
 X_vis = np.vstack([P_all, Q_test])  # parts 6-7: the 160 articles and the 96 test questions
+# UMAP compiles its numba code on first use (about 6 s): do it once here, on a small random set, so that parts 6-7
+# do not pay it. One thread (n_jobs=1), like everything before a fork.
+umap.UMAP(n_components=2, random_state=0, n_neighbors=15, n_jobs=1).fit_transform(
+    np.random.default_rng(0).normal(size=(100, X_vis.shape[1])).astype(np.float32))
 
 
 def mrr_at_10(scores, gold):
