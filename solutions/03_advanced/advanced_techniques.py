@@ -61,7 +61,7 @@
 # the help-desk data, the pretrained model all-MiniLM-L6-v2 with its embeddings of every article and question,
 # the training triplets of part 2, a tiny model that `fine_tune`'s test trains in a blink, GloVe for parts 5 and 8,
 # the three tasks of part 5, and part 4's Matryoshka-trained model.
-# They take about 25 seconds. Names you will use later: `passages`, `queries`, `base_model`, `P_all` and `Q_all`
+# They take about 30 seconds. Names you will use later: `passages`, `queries`, `base_model`, `P_all` and `Q_all`
 # (unit-length embeddings, row $i$ = row $i$ of `passages` / `queries`), `test_q`, `Q_test` and `gold` (the test
 # questions, their embeddings and the row of `P_all` that answers each), `train_triplets` and `train_subset` (the
 # 128 that parts 2 and 4 train on), `mrr_at_10`, `reciprocal_ranks`, `paired_interval`, `glove`, `glove_average`,
