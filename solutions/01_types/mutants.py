@@ -786,4 +786,49 @@ def text_to_image_precision(text_vectors, text_labels, image_vectors, image_labe
     top = np.argpartition(-S, k - 1, axis=1)[:, :k]
     return float(np.mean(np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]))
 '''),
+    alternative("cosine", "sentence-transformers util.cos_sim for the matrix", source='''\
+from sentence_transformers import util
+
+def cosine(u, v):
+    return float(cosine_matrix([u], [v])[0, 0])
+
+
+def cosine_matrix(A, B):
+    return util.cos_sim(np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)).numpy()
+'''),
+    alternative("sentence", "tokenize everything once, batches of the padded tensors", source='''\
+def mean_pool(token_states, attention_mask):
+    mask = attention_mask.float().unsqueeze(-1)
+    return (token_states * mask).sum(1) / mask.sum(1)
+
+
+def encode(sentences, tokenizer, model, batch_size=32):
+    enc = tokenizer(list(sentences), padding=True, truncation=True, max_length=256, return_tensors="pt").to(model.device)
+    parts = []
+    with torch.no_grad():
+        for i in range(0, len(sentences), batch_size):
+            batch = {key: value[i:i + batch_size] for key, value in enc.items()}
+            pooled = mean_pool(model(**batch).last_hidden_state, batch["attention_mask"])
+            parts.append(pooled / pooled.norm(dim=1, keepdim=True))
+    return torch.cat(parts).cpu().numpy().astype(np.float32)
+'''),
+    alternative("multimodal", "sklearn NearestNeighbors with the cosine metric", source='''\
+from sklearn.neighbors import NearestNeighbors
+
+def fit_ridge(X, Y, lam):
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)
+
+
+def image_to_text_accuracy(image_vectors, image_labels, text_vectors, text_labels):
+    nn = NearestNeighbors(n_neighbors=1, metric="cosine").fit(np.asarray(text_vectors, dtype=float))
+    best = nn.kneighbors(np.asarray(image_vectors, dtype=float), return_distance=False)[:, 0]
+    return float(np.mean(np.asarray(text_labels)[best] == np.asarray(image_labels)))
+
+
+def text_to_image_precision(text_vectors, text_labels, image_vectors, image_labels, k=5):
+    nn = NearestNeighbors(n_neighbors=k, metric="cosine").fit(np.asarray(image_vectors, dtype=float))
+    top = nn.kneighbors(np.asarray(text_vectors, dtype=float), return_distance=False)
+    return float(np.mean(np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]))
+'''),
 ]
