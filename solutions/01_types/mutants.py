@@ -250,6 +250,107 @@ MUTANTS = [
            replace=[("return float(np.mean(np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]))",
                      "hits = (np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]).sum(axis=1)\n"
                      "    return float(np.mean(hits / (np.asarray(image_labels)[None, :] == np.asarray(text_labels)[:, None]).sum(axis=1)))")]),
+    # -- red team rt-01: new classes (Setup shortcuts, globals instead of arguments, value-based exclusion, ...) --
+    mutant("one_hot", "embed_lookup indexes with ids as given (a tuple is a multi-index)", replace=[(_LOOKUP, "return np.asarray(E)[ids]")]),
+    mutant("cosine", "cosine_matrix clipped to [0, 1]", replace=[("return unit(A) @ unit(B).T", "return np.clip(unit(A) @ unit(B).T, 0, 1)")]),
+    mutant("glove_neighbors", "neighbours through the Setup's gensim glove_kv (words, vectors ignored)",
+           replace=[("index = words.index(word)\n    scores = cosine_matrix(vectors[index][None, :], vectors)[0]\n    scores[index] = -np.inf\n    "
+                     + _NN_SORT + "\n    return [words[i] for i in best]",
+                     "return [w for w, _ in glove_kv.most_similar(word, topn=k)]")]),
+    mutant("glove_neighbors", "neighbours: query row deleted from vectors, not from words (indices shift)",
+           replace=[("scores = cosine_matrix(vectors[index][None, :], vectors)[0]\n    scores[index] = -np.inf",
+                     "scores = cosine_matrix(vectors[index][None, :], np.delete(np.asarray(vectors), index, axis=0))[0]")]),
+    mutant("glove_neighbors", "analogy through the Setup's gensim glove_kv (words, vectors ignored)",
+           replace=[("return words[int(np.argmax(scores))]", "return glove_kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0]")]),
+    mutant("glove_neighbors", "analogy_accuracy through the Setup's gensim glove_kv, not analogy(words, vectors)",
+           replace=[(_ACC, "return sum(glove_kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0] == d for a, b, c, d in rows) / len(rows)")]),
+    mutant("positional", "exponent linspace(0, 1, d/2) (last pair at 1/10000)",
+           replace=[("frequencies = 1.0 / 10000 ** (np.arange(0, d, 2) / d)", "frequencies = 1.0 / 10000 ** np.linspace(0, 1, d // 2)")]),
+    mutant("positional", "dot_by_offset sums over positions (axis 0)",
+           replace=[('return np.einsum("pd,pd->p", P[: len(P) - k], P[k:])', 'return np.einsum("pd,pd->d", P[: len(P) - k], P[k:])')]),
+    mutant("rope", "rotate-every-two with frequencies tiled, not repeated", source='''\
+def apply_rope(x, positions, base=10000.0):
+    x = np.asarray(x, dtype=np.float64)
+    d = x.shape[-1]
+    if d % 2:
+        raise ValueError("d must be even")
+    theta = np.tile(base ** (-np.arange(0, d, 2) / d), 2)  # should be np.repeat(..., 2)
+    angles = np.asarray(positions, dtype=np.float64)[..., None] * theta
+    rotated = np.empty_like(x)
+    rotated[..., 0::2], rotated[..., 1::2] = -x[..., 1::2], x[..., 0::2]
+    return x * np.cos(angles) + rotated * np.sin(angles)
+'''),
+    mutant("rope", "cos/sin read from sinusoidal_encoding (base ignored, negative positions wrap)", source='''\
+def apply_rope(x, positions, base=10000.0):
+    x = np.asarray(x, dtype=np.float64)
+    d = x.shape[-1]
+    if d % 2:
+        raise ValueError("d must be even")
+    pos = np.asarray(positions)
+    table = sinusoidal_encoding(int(np.max(pos)) + 1, d)[pos]
+    sin, cos = table[..., 0::2], table[..., 1::2]
+    out = np.empty_like(x)
+    out[..., 0::2] = x[..., 0::2] * cos - x[..., 1::2] * sin
+    out[..., 1::2] = x[..., 0::2] * sin + x[..., 1::2] * cos
+    return out
+'''),
+    mutant("contextual", "contextual: the Setup's minilm instead of the model argument",
+           replace=[("states = model(**encoded.to(model.device)).last_hidden_state[0]", "states = minilm(**encoded.to(minilm.device)).last_hidden_state[0]")]),
+    mutant("contextual", "contextual: hidden size hard-coded to 384",
+           replace=[("return states[keep].mean(dim=0).cpu().numpy()",
+                     "total = np.zeros(384)\n    for i in keep:\n        total += states[i].cpu().numpy()\n    return total / len(keep)")]),
+    mutant("contextual", "contextual: first run of the word's token ids (no ## check)", source='''\
+def contextual_word_vector(sentence, word, tokenizer, model):
+    encoded = tokenizer(sentence, return_tensors="pt").to(model.device)
+    ids = encoded["input_ids"][0].tolist()
+    target = tokenizer(word, add_special_tokens=False)["input_ids"]
+    start = next(i for i in range(len(ids)) if ids[i:i + len(target)] == target)
+    with torch.no_grad():
+        states = model(**encoded).last_hidden_state[0]
+    return states[start:start + len(target)].mean(dim=0).cpu().numpy()
+
+
+def loo_nearest_centroid_accuracy(X, labels):
+    X, labels = np.asarray(X, dtype=np.float64), np.asarray(labels)
+    classes = sorted(set(labels.tolist()))
+    correct = 0
+    for i in range(len(X)):
+        others = np.arange(len(X)) != i
+        centroids = np.stack([X[others & (labels == c)].mean(axis=0) for c in classes])
+        correct += classes[int(np.argmax(cosine_matrix(X[i][None, :], centroids)[0]))] == labels[i]
+    return correct / len(X)
+'''),
+    mutant("contextual", "loo leaves out every row equal to X[i] (by value)",
+           replace=[("others = np.arange(len(X)) != i", "others = ~np.all(X == X[i], axis=1)")]),
+    mutant("sentence", "mean_pool masks token_states in place",
+           replace=[("return (token_states * mask).sum(dim=1)", "token_states.mul_(mask)\n    return token_states.sum(dim=1)")]),
+    mutant("sentence", "mean_pool returns a numpy array",
+           replace=[("return (token_states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)",
+                     "return ((token_states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)).numpy()")]),
+    mutant("sentence", "encode calls the Setup's sentence_model (tokenizer, model ignored)",
+           replace=[("    out = []\n    for i in range(0, len(sentences), batch_size):",
+                     "    return sentence_model.encode(list(sentences), batch_size=batch_size, normalize_embeddings=True)\n    out = []\n    for i in range(0, len(sentences), batch_size):")]),
+    mutant("sentence", "encode runs the Setup's minilm, not the model argument", replace=[(_POOL, _POOL.replace("model(**batch)", "minilm(**batch)"))]),
+    mutant("sentence", "encode uses BERT's pooler_output", replace=[(_POOL, "pooled = model(**batch).pooler_output")]),
+    mutant("multimodal", "ridge in the dual form X^T (X X^T + lam I)^-1 Y (singular at lam = 0)",
+           replace=[("return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)", "return X.T @ np.linalg.solve(X @ X.T + lam * np.eye(len(X)), Y)")]),
+    mutant("multimodal", "ridge via sklearn Ridge with its default intercept", source='''\
+from sklearn.linear_model import Ridge
+
+def fit_ridge(X, Y, lam):
+    return Ridge(alpha=lam).fit(np.asarray(X, dtype=float), np.asarray(Y, dtype=float)).coef_.T
+
+
+def image_to_text_accuracy(image_vectors, image_labels, text_vectors, text_labels):
+    best = np.argmax(cosine_matrix(image_vectors, text_vectors), axis=1)
+    return float(np.mean(np.asarray(text_labels)[best] == np.asarray(image_labels)))
+
+
+def text_to_image_precision(text_vectors, text_labels, image_vectors, image_labels, k=5):
+    top = np.argsort(-cosine_matrix(text_vectors, image_vectors), axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]))
+'''),
+    mutant("multimodal", "text_to_image keeps the first k texts ([:k] on rows)", replace=[(_T2I, _T2I.replace("[:, :k]", "[:k]"))]),
 ]
 
 ALTERNATIVES = [
@@ -559,5 +660,175 @@ def text_to_image_precision(text_vectors, text_labels, image_vectors, image_labe
         top = np.argsort(-sims)[:k]
         precisions.append(sum(image_labels[i] == y for i in top) / k)
     return float(np.mean(precisions))
+'''),
+    # -- red team rt-01 --
+    alternative("cosine", "nan_to_num guard, zero norms set to 1", source='''\
+def cosine(u, v):
+    u, v = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.nan_to_num(np.dot(u, v) / (np.sqrt(np.dot(u, u)) * np.sqrt(np.dot(v, v)))))
+
+
+def cosine_matrix(A, B):
+    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+    na, nb = np.linalg.norm(A, axis=1, keepdims=True), np.linalg.norm(B, axis=1, keepdims=True)
+    na[na == 0], nb[nb == 0] = 1, 1
+    return (A / na) @ (B / nb).T
+'''),
+    alternative("glove_neighbors", "gensim KeyedVectors built from the arguments", source='''\
+from gensim.models import KeyedVectors
+
+def _kv(words, vectors):
+    kv = KeyedVectors(vector_size=np.shape(vectors)[1], dtype=np.float64)
+    kv.add_vectors(list(words), np.asarray(vectors, dtype=np.float64))
+    return kv
+
+
+def nearest_neighbors(word, words, vectors, k=5):
+    return [w for w, _ in _kv(words, vectors).most_similar(word, topn=k)]
+
+
+def analogy(a, b, c, words, vectors):
+    return _kv(words, vectors).most_similar(positive=[b, c], negative=[a], topn=1)[0][0]
+
+
+def analogy_accuracy(rows, words, vectors):
+    return float(np.mean([analogy(a, b, c, words, vectors) == d for a, b, c, d in rows]))
+'''),
+    alternative("positional", "exp-log frequencies (Annotated Transformer), torch", source='''\
+import math
+
+def sinusoidal_encoding(n_positions, d):
+    position = torch.arange(n_positions, dtype=torch.float32).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * -(math.log(10000.0) / d))
+    pe = torch.zeros(n_positions, d)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term)
+    return pe.numpy()
+
+
+def dot_by_offset(P, k):
+    P = np.asarray(P, dtype=float)
+    return np.sum(P[k:] * P[:len(P) - k], axis=1)
+'''),
+    alternative("rope", "rotate-every-two with repeated frequencies (GPT-J style)", source='''\
+def apply_rope(x, positions, base=10000.0):
+    x = np.array(x, dtype=np.float64)
+    d = x.shape[-1]
+    if d % 2:
+        raise ValueError("d must be even")
+    theta = np.repeat(base ** (-np.arange(0, d, 2) / d), 2)
+    angles = np.asarray(positions, dtype=np.float64)[..., None] * theta
+    rotated = np.stack([-x[..., 1::2], x[..., 0::2]], axis=-1).reshape(x.shape)
+    return x * np.cos(angles) + rotated * np.sin(angles)
+'''),
+    alternative("contextual", "token-id search with ## checks, centroids as (sum - x_i) / (n - 1)", source='''\
+def contextual_word_vector(sentence, word, tokenizer, model):
+    encoded = tokenizer(sentence, return_tensors="pt").to(model.device)
+    tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())
+    target = tokenizer.tokenize(word)
+    n = len(target)
+    for start in range(len(tokens) - n + 1):
+        after = tokens[start + n] if start + n < len(tokens) else ""
+        if tokens[start:start + n] == target and not after.startswith("##"):
+            break
+    with torch.no_grad():
+        states = model(**encoded).last_hidden_state[0]
+    return states[start:start + n].mean(dim=0).cpu().numpy()
+
+
+def loo_nearest_centroid_accuracy(X, labels):
+    X, labels = np.asarray(X, dtype=np.float64), list(labels)
+    sums, counts = {}, {}
+    for x, y in zip(X, labels):
+        sums[y] = sums.get(y, 0) + x
+        counts[y] = counts.get(y, 0) + 1
+    correct = 0
+    for x, y in zip(X, labels):
+        best, best_sim = None, -np.inf
+        for c in sums:
+            centroid = (sums[c] - x) / (counts[c] - 1) if c == y else sums[c] / counts[c]
+            sim = centroid @ x / (np.linalg.norm(centroid) * np.linalg.norm(x))
+            if sim > best_sim:
+                best, best_sim = c, sim
+        correct += best == y
+    return correct / len(X)
+'''),
+    alternative("sentence", "mean_pool through sentence-transformers' Pooling module", source='''\
+def mean_pool(token_states, attention_mask):
+    pooling = sentence_model[1]  # the model's own mean-pooling module
+    return pooling({"token_embeddings": token_states, "attention_mask": attention_mask})["sentence_embedding"]
+
+
+def encode(sentences, tokenizer, model, batch_size=32):
+    out = []
+    for i in range(0, len(sentences), batch_size):
+        batch = tokenizer(list(sentences[i:i + batch_size]), padding=True, truncation=True, max_length=256,
+                          return_tensors="pt").to(model.device)
+        with torch.no_grad():
+            pooled = mean_pool(model(**batch).last_hidden_state, batch["attention_mask"])
+        out.append(torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy())
+    return np.concatenate(out)
+'''),
+    alternative("multimodal", "pinv, argpartition (top k unordered)", source='''\
+def fit_ridge(X, Y, lam):
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    return np.linalg.pinv(X.T @ X + lam * np.identity(X.shape[1])) @ X.T @ Y
+
+
+def image_to_text_accuracy(image_vectors, image_labels, text_vectors, text_labels):
+    best = cosine_matrix(image_vectors, text_vectors).argmax(axis=1)
+    return float(np.mean([list(text_labels)[j] == y for j, y in zip(best, image_labels)]))
+
+
+def text_to_image_precision(text_vectors, text_labels, image_vectors, image_labels, k=5):
+    S = cosine_matrix(text_vectors, image_vectors)
+    top = np.argpartition(-S, k - 1, axis=1)[:, :k]
+    return float(np.mean(np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]))
+'''),
+    alternative("cosine", "sentence-transformers util.cos_sim for the matrix", source='''\
+from sentence_transformers import util
+
+def cosine(u, v):
+    return float(cosine_matrix([u], [v])[0, 0])
+
+
+def cosine_matrix(A, B):
+    return util.cos_sim(np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)).numpy()
+'''),
+    alternative("sentence", "tokenize everything once, batches of the padded tensors", source='''\
+def mean_pool(token_states, attention_mask):
+    mask = attention_mask.float().unsqueeze(-1)
+    return (token_states * mask).sum(1) / mask.sum(1)
+
+
+def encode(sentences, tokenizer, model, batch_size=32):
+    enc = tokenizer(list(sentences), padding=True, truncation=True, max_length=256, return_tensors="pt").to(model.device)
+    parts = []
+    with torch.no_grad():
+        for i in range(0, len(sentences), batch_size):
+            batch = {key: value[i:i + batch_size] for key, value in enc.items()}
+            pooled = mean_pool(model(**batch).last_hidden_state, batch["attention_mask"])
+            parts.append(pooled / pooled.norm(dim=1, keepdim=True))
+    return torch.cat(parts).cpu().numpy().astype(np.float32)
+'''),
+    alternative("multimodal", "sklearn NearestNeighbors with the cosine metric", source='''\
+from sklearn.neighbors import NearestNeighbors
+
+def fit_ridge(X, Y, lam):
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)
+
+
+def image_to_text_accuracy(image_vectors, image_labels, text_vectors, text_labels):
+    nn = NearestNeighbors(n_neighbors=1, metric="cosine").fit(np.asarray(text_vectors, dtype=float))
+    best = nn.kneighbors(np.asarray(image_vectors, dtype=float), return_distance=False)[:, 0]
+    return float(np.mean(np.asarray(text_labels)[best] == np.asarray(image_labels)))
+
+
+def text_to_image_precision(text_vectors, text_labels, image_vectors, image_labels, k=5):
+    nn = NearestNeighbors(n_neighbors=k, metric="cosine").fit(np.asarray(image_vectors, dtype=float))
+    top = nn.kneighbors(np.asarray(text_vectors, dtype=float), return_distance=False)
+    return float(np.mean(np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]))
 '''),
 ]

@@ -62,10 +62,11 @@
 # ## Setup
 #
 # The five code cells below load everything this notebook uses that does not depend on your answers: the libraries,
-# the model all-MiniLM-L6-v2 (as a Hugging Face tokenizer + encoder, and as a sentence-transformers model), the
-# GloVe vectors, the course's datasets (`data/README.md` describes them) and the baselines that sections 6–7
-# compare your work with. Run them once (10 to 20 seconds); there is nothing to change in them. Each section below
-# names the objects from here that it uses.
+# the model all-MiniLM-L6-v2 (as a Hugging Face tokenizer + encoder, and as a sentence-transformers model), a tiny
+# random encoder that the tests of sections 6–7 pass to your functions (`tiny_encoder`), the GloVe vectors, the
+# course's datasets (`data/README.md` describes them) and the baselines that sections 6–7 compare your work with.
+# Run them once (10 to 20 seconds); there is nothing to change in them. Each section below names the objects from
+# here that it uses.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import re
@@ -109,6 +110,14 @@ sentence_model = ek.load_sentence_model(device=str(DEVICE))
 token_matrix = minilm.get_input_embeddings().weight.detach().cpu().numpy()  # (30522, 384): section 4
 learned_positions = minilm.embeddings.position_embeddings.weight.detach().cpu().numpy()  # (512, 384): section 5
 print("token embedding matrix:", token_matrix.shape, "  learned position table:", learned_positions.shape)
+# For the tests of sections 6-7: a small randomly initialised encoder (hidden size 32, same vocabulary), to check that
+# your functions use the model they are given rather than `minilm` or `sentence_model`.
+from transformers import BertConfig, BertModel
+
+with torch.random.fork_rng():
+    torch.manual_seed(0)
+    tiny_encoder = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                                        num_attention_heads=2, intermediate_size=64)).to(DEVICE).eval()
 
 # %% nbgrader={"grade": false, "grade_id": "glove-load", "locked": true, "schema_version": 3, "solution": false, "task": false}
 glove = ek.load_glove()                       # GloVe 6B 50d, memory-mapped
@@ -555,6 +564,14 @@ assert_close(analogy_accuracy(_rows[4:8], words, vectors), 0.5, "analogy_accurac
 assert_close(analogy_accuracy([("man", "woman", "king", "queen")], words, vectors), 1.0, "analogy_accuracy of one row")
 assert_close(analogy_accuracy([("woman", "man", "king", "queen"), ("france", "paris", "italy", "rome")], words, vectors), 0.5,
              "analogy_accuracy where a : b order matters", hint="unpack each row as (a, b, c, d) and call analogy(a, b, c, ...)")
+# A toy vocabulary (the one of the analogy test, where a : b :: c : d): words and vectors are arguments, not GloVe.
+_tw = ["a1", "b1", "c1", "d1", "e1"]
+_tv = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.6, 0.8], [0.0, 0.2, 0.98], [-5.0, 0.0, 0.0]])
+with calling("analogy_accuracy(toy rows, toy words, toy vectors)"):
+    _acc = assert_scalar(analogy_accuracy([("a1", "b1", "c1", "d1"), ("a1", "b1", "c1", "e1"), ("a1", "b1", "c1", "d1")], _tw, _tv),
+                         "analogy_accuracy on a toy vocabulary")
+assert_close(_acc, 2 / 3, "analogy_accuracy of 3 rows on a toy vocabulary (answer d1 for all three, 2 rows say d1)",
+             hint="call your analogy with the words and vectors given as arguments")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "glove-explore", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1180,12 +1197,12 @@ v_river = contextual_word_vector("We sat on the bank of the river.", "bank", tok
 v_loan = contextual_word_vector("The bank refused my loan.", "bank", tokenizer, minilm)
 assert _cos(v_money, v_loan) > _cos(v_money, v_river), "two money senses of 'bank' should be closer than money vs river"
 ### BEGIN HIDDEN TESTS
-def _reference(sentence, start, end):
+def _reference(sentence, start, end, model=minilm):
     """Mean last hidden state of the tokens inside sentence[start:end], the sentence encoded with [CLS]/[SEP]."""
     enc = tokenizer(sentence, return_offsets_mapping=True, return_tensors="pt")
     spans = enc.pop("offset_mapping")[0].tolist()
     with torch.no_grad():
-        h = minilm(**enc.to(minilm.device)).last_hidden_state[0].cpu().numpy()
+        h = model(**enc.to(model.device)).last_hidden_state[0].cpu().numpy()
     return h[[i for i, (a, b) in enumerate(spans) if b > a and a >= start and b <= end]].mean(axis=0)
 
 for _s, _w, _start, _what, _hint in [
@@ -1196,11 +1213,21 @@ for _s, _w, _start, _what, _hint in [
         ("Spring came early, and the spring in the clock broke.", "spring", 0, "a word at position 0 (and again later)",
          "the first match may be at the very start; special tokens have span (0, 0) and are never part of the word"),
         ("Embeddings, embeddings everywhere.", "embeddings", 0, "a 4-token word at position 0", "never count [CLS]/[SEP] in the mean"),
-        ("The crane, a bird, stood still.", "crane", 4, "a word followed by a comma", "the word's span ends before the comma")]:
+        ("The crane, a bird, stood still.", "crane", 4, "a word followed by a comma", "the word's span ends before the comma"),
+        ("Embeddingology is not embedding.", "embedding", 22, "a word whose tokens also begin a longer word",
+         "'em ##bed ##ding' also starts 'Embeddingology' (em ##bed ##ding ##ology): match the whole word, not its token ids")]:
     with calling(f"contextual_word_vector({_s!r}, {_w!r}, tokenizer, minilm)"):
         _got = as_array(contextual_word_vector(_s, _w, tokenizer, minilm), f"contextual_word_vector({_s!r}, {_w!r})", shape=(384,))
     assert_close(_got, _reference(_s, _start, _start + len(_w)), f"contextual_word_vector({_s!r}, {_w!r}): {_what}",
                  rtol=1e-4, atol=1e-4, hint=_hint)
+# Another encoder (tiny_encoder from Setup: random weights, hidden size 32): the function must run the model it is given.
+_s = "We sat on the bank of the river."
+with calling(f"contextual_word_vector({_s!r}, 'bank', tokenizer, tiny_encoder)"):
+    _got = as_array(contextual_word_vector(_s, "bank", tokenizer, tiny_encoder),
+                    f"contextual_word_vector({_s!r}, 'bank', tokenizer, tiny_encoder) (hidden size 32: run the model you are given)",
+                    shape=(32,))
+assert_close(_got, _reference(_s, 14, 18, model=tiny_encoder), f"contextual_word_vector({_s!r}, 'bank', tokenizer, tiny_encoder)",
+             rtol=1e-4, atol=1e-4, hint="run the `model` argument, not the Setup's minilm; its hidden size is model.config.hidden_size")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_loo", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1234,6 +1261,11 @@ _X2 = np.array([[1.0, 0.1], [10.0, 1.0], [0.2, 1.0], [1.0, 0.9], [0.1, 0.2], [-0
 _lab2 = ["x", "x", "x", "y", "y", "y"]
 assert_close(loo_nearest_centroid_accuracy(_X2, _lab2), _loo_reference(_X2, _lab2), "loo accuracy where cosine and Euclidean distance disagree",
              hint="compare with the centroids by COSINE similarity, not by distance or dot product")
+# Rows 0 and 1 are identical: leaving out row 0 must keep row 1 (leave out by position, not by value).
+_X3 = np.array([[1.0, 0.0], [1.0, 0.0], [0.2, 1.0], [0.9, 0.8], [0.8, 1.0]])
+_lab3 = ["a", "a", "a", "b", "b"]
+assert_close(loo_nearest_centroid_accuracy(_X3, _lab3), _loo_reference(_X3, _lab3), "loo accuracy with two identical rows",
+             hint="leave out row i by its index only; an identical row elsewhere still counts in its centroid")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "context-explore", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1305,7 +1337,7 @@ px.scatter(x=xy[:, 0], y=xy[:, 1], color=bank.sense, hover_name=bank.sentence,
 def mean_pool(token_states, attention_mask):
     """Masked mean over tokens.
 
-    token_states: torch.Tensor of shape (batch, seq_len, d), float32 or float64.
+    token_states: torch.Tensor of shape (batch, seq_len, d), float32 or float64; do not modify it.
     attention_mask: torch.Tensor of shape (batch, seq_len), 1 for real tokens and 0 for padding (int, bool or float);
         every row has at least one real token; padding may sit anywhere in a row.
     Returns: torch.Tensor of shape (batch, d): row b is the mean of token_states[b, t] over the t where the mask is 1.
@@ -1345,9 +1377,11 @@ assert_close(mean_pool(_h, _m), [[1, 2], [8, 9]], "mean_pool(h, [[1, 1, 0], [1, 
              hint="padding (mask 0) must not count in the mean: divide each row's masked sum by ITS number of real tokens")
 ### BEGIN HIDDEN TESTS
 _h = torch.randn(3, 5, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+_h_before = _h.clone()
 _m = torch.tensor([[1, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
 _expected = np.stack([_h[0, :1].mean(0).numpy(), _h[1].mean(0).numpy(), _h[2, :3].mean(0).numpy()])
 assert_close(mean_pool(_h, _m), _expected, "mean_pool with a 1-token row", hint="divide by the number of real tokens per row")
+assert torch.equal(_h, _h_before), "mean_pool modified token_states: multiply by the mask out of place (token_states * mask), not with *= or mul_"
 assert_close(mean_pool(_h, _m.bool()), _expected, "mean_pool with a bool mask")
 assert_close(mean_pool(_h.float(), _m.float()), _expected, "mean_pool with float32 states and a float mask", rtol=1e-5, atol=1e-6)
 _m = torch.tensor([[0, 1, 0, 1, 1], [1, 1, 0, 0, 1], [0, 0, 0, 0, 1]])
@@ -1376,6 +1410,18 @@ with calling("encode of a 300-word text"):
     _got = as_array(encode(_very_long, tokenizer, minilm), "encode of a 300-word text", shape=(2, 384))
 assert_close(_got, sentence_model.encode(_very_long, normalize_embeddings=True), "encode of a text longer than 256 tokens",
              atol=1e-5, rtol=0, hint="truncate to max_length=256 tokens like the sentence model (special tokens included)")
+# Another encoder (tiny_encoder from Setup: random weights, hidden size 32): encode must run the model it is given.
+_batch = tokenizer(_long[:5], padding=True, truncation=True, max_length=256, return_tensors="pt").to(tiny_encoder.device)
+with torch.no_grad():
+    _states = tiny_encoder(**_batch).last_hidden_state
+_mask = _batch["attention_mask"].unsqueeze(-1).to(_states.dtype)
+_expected = torch.nn.functional.normalize((_states * _mask).sum(dim=1) / _mask.sum(dim=1), dim=-1).cpu().numpy()
+with calling("encode(5 sentences, tokenizer, tiny_encoder, batch_size=2)"):
+    _got = as_array(encode(_long[:5], tokenizer, tiny_encoder, batch_size=2),
+                    "encode(5 sentences, tokenizer, tiny_encoder, batch_size=2) (hidden size 32: run the model you are given)",
+                    shape=(5, 32))
+assert_close(_got, _expected, "encode(5 sentences, tokenizer, tiny_encoder, batch_size=2)", atol=1e-5, rtol=0,
+             hint="run the `model` argument (not the Setup's minilm or sentence_model) and mean-pool its last hidden states")
 ### END HIDDEN TESTS
 
 # %%
