@@ -300,6 +300,9 @@ MUTANTS = [
            replace=[("best = int(np.argmax(sims))", "best = len(sims) - 1 - int(np.argmax(sims[::-1]))")]),
     mutant("rag", "reader splits sentences on '. '",
            replace=[("for s in split_sentences(text)]", 'for s in text.split(". ") if s]')]),
+    mutant("rag", "reader re-retrieves with the Setup's retrieve (the hits it is given ignored)",
+           replace=[("candidates = [(n, pid, s) for n, (pid, text) in enumerate(hits, start=1)",
+                     "hits = retrieve(question, k=3)\n    candidates = [(n, pid, s) for n, (pid, text) in enumerate(hits, start=1)")]),
     mutant("rag", "threshold maximises balanced accuracy",
            replace=[("accuracy = [np.mean((scores >= t) == answerable) for t in candidates]",
                      "accuracy = [(np.mean(scores[answerable] >= t) if answerable.any() else 0.0)\n"
