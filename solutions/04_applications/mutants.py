@@ -249,6 +249,89 @@ MUTANTS = [
     mutant("vdb", "k ignored (always 10)", replace=[("np.asarray(query, dtype=np.float32).reshape(-1).tobytes(), int(k)]",
                                                     "np.asarray(query, dtype=np.float32).reshape(-1).tobytes(), 10]")]),
     mutant("vdb", "score from an L2 formula, 1 - d / 2", replace=[("np.array([1.0 - d for _, d in rows]", "np.array([1.0 - d / 2 for _, d in rows]")]),
+    # ---- red-team rt-04 (unseen mistakes; one line each says the class) ----------------------------------
+    mutant("chunk", "words by re.split on white space, not stripped (empty first/last word)",
+           replace=[("words = text.split()", 'words = re.split(r"\\s+", text)')]),
+    mutant("index", "add normalises the caller's float32 array in place",
+           replace=[("V = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)",
+                     "V = np.divide(V, np.where(norms > 0, norms, 1.0), out=V)")]),
+    mutant("index", "search normalises the caller's float32 queries in place",
+           replace=[("Q = np.divide(Q, norms, out=np.zeros_like(Q), where=norms > 0)",
+                     "Q = np.divide(Q, np.where(norms > 0, norms, 1.0), out=Q)")]),
+    mutant("index", "a batch of one query answered in the single-query form",
+           replace=[("return (ids[0], top_scores[0]) if single else (ids, top_scores)",
+                     "return (ids[0], top_scores[0]) if len(ids) == 1 else (ids, top_scores)")]),
+    mutant("index", "ids saved with np.save (a mix of str and int ids all come back as str)",
+           replace=[('with open(os.path.join(path, "ids.json"), "w", encoding="utf-8") as fh:\n'
+                     '            json.dump([i.item() if hasattr(i, "item") else i for i in self.ids], fh)',
+                     'np.save(os.path.join(path, "ids.npy"), np.array(self.ids))'),
+                    ('with open(os.path.join(path, "ids.json"), encoding="utf-8") as fh:\n            ids = json.load(fh)',
+                     'ids = np.load(os.path.join(path, "ids.npy")).tolist()')]),
+    mutant("rrf", "an id missing from a ranking counted at rank len(ranking) + 1",
+           replace=[("    ids = sorted(fused, key=lambda d: -fused[d])",
+                     "    for ranking in rankings:\n        for d in set(fused) - set(ranking):\n"
+                     "            fused[d] += 1.0 / (k + len(ranking) + 1)\n    ids = sorted(fused, key=lambda d: -fused[d])")]),
+    mutant("ann", "efConstruction set after the vectors are added (the graph is built with the default)",
+           replace=[("    index.hnsw.efConstruction = ef_construction\n    index.add(X)",
+                     "    index.add(X)\n    index.hnsw.efConstruction = ef_construction")]),
+    mutant("ann", "faiss.normalize_L2 on the caller's queries",
+           replace=[("    Q = np.ascontiguousarray(Q / np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-12))",
+                     "    faiss.normalize_L2(Q)")]),
+    mutant("ivf", "the lists ignored: each row's cell recomputed at search time",
+           replace=[("candidates = np.concatenate([np.asarray(lists[c], dtype=np.int64) for c in cells])",
+                     "candidates = np.flatnonzero(np.isin(np.argmax(X @ C.T, axis=1), cells))")]),
+    mutant("ivf", "search through faiss's IndexIVFFlat on the Setup's ivf_quantiser (the lists ignored)",
+           replace=[("    Q = np.asarray(queries, dtype=np.float32).reshape(-1, X.shape[1])\n"
+                     "    indices = np.full((len(Q), k), -1, dtype=np.int64)",
+                     "    Q = np.ascontiguousarray(np.asarray(queries, dtype=np.float32).reshape(-1, X.shape[1]))\n"
+                     "    index = faiss.IndexIVFFlat(ivf_quantiser(C), X.shape[1], len(C), faiss.METRIC_INNER_PRODUCT)\n"
+                     "    index.add(np.ascontiguousarray(X))\n    index.nprobe = nprobe\n"
+                     "    scores, indices = index.search(Q, k)\n    return indices, np.where(indices < 0, -np.inf, scores)\n"
+                     "    indices = np.full((len(Q), k), -1, dtype=np.int64)")]),
+    mutant("cluster", "of equal silhouettes the last candidate wins",
+           replace=[("best = max(scores, key=scores.get)", "best = max(reversed(list(scores)), key=scores.get)")]),
+    mutant("cluster", "c-TF-IDF with A the average words per text, not per cluster",
+           replace=[("A = counts.sum() / len(classes)", "A = counts.sum() / len(texts)")]),
+    mutant("rag", "reader embeds with the Setup's model, not the embed it is given",
+           replace=[("sims = embed([s for _, _, s in candidates]) @ embed([question])[0]",
+                     "sims = (model.encode([s for _, _, s in candidates], normalize_embeddings=True)\n"
+                     "            @ model.encode([question], normalize_embeddings=True)[0])")]),
+    mutant("rag", "reader: a tie goes to the last sentence",
+           replace=[("best = int(np.argmax(sims))", "best = len(sims) - 1 - int(np.argmax(sims[::-1]))")]),
+    mutant("rag", "reader splits sentences on '. '",
+           replace=[("for s in split_sentences(text)]", 'for s in text.split(". ") if s]')]),
+    mutant("rag", "reader re-retrieves with the Setup's retrieve (the hits it is given ignored)",
+           replace=[("candidates = [(n, pid, s) for n, (pid, text) in enumerate(hits, start=1)",
+                     "hits = retrieve(question, k=3)\n    candidates = [(n, pid, s) for n, (pid, text) in enumerate(hits, start=1)")]),
+    mutant("rag", "threshold maximises balanced accuracy",
+           replace=[("accuracy = [np.mean((scores >= t) == answerable) for t in candidates]",
+                     "accuracy = [(np.mean(scores[answerable] >= t) if answerable.any() else 0.0)\n"
+                     "                + (np.mean(scores[~answerable] < t) if (~answerable).any() else 0.0) for t in candidates]")]),
+    mutant("rag", "accuracy over the answered answerable questions only",
+           replace=[('acc = np.mean([r["answer"] is not None and q["answer"].lower() in r["answer"].lower() for r, q in answerable]) if answerable else 0.0',
+                     'answered = [(r, q) for r, q in answerable if r["answer"] is not None]\n'
+                     '    acc = np.mean([q["answer"].lower() in r["answer"].lower() for r, q in answered]) if answered else 0.0')]),
+    mutant("rerank", "k=0 rescores every candidate (k or len)",
+           replace=[("k = len(candidates) if k is None else min(int(k), len(candidates))",
+                     "k = min(int(k or len(candidates)), len(candidates))")]),
+    mutant("rerank", "the Setup's ce_score used instead of the scorer it is given",
+           replace=[("scores = np.asarray(scorer(query,", "scores = np.asarray(ce_score(query,")]),
+    mutant("vdb", "post-filtering after fetching 3k nearest",
+           replace=[('rows = self.db.execute(sql + " ORDER BY distance", params).fetchall()',
+                     'rows = self.db.execute("SELECT passage_id, distance, topic, doc_id FROM passages WHERE embedding MATCH ? AND k = ? "\n'
+                     '                               "ORDER BY distance", [params[0], 3 * int(k)]).fetchall()\n'
+                     '        rows = [(p, d) for p, d, t, di in rows if (topic is None or t == topic) and (doc_id is None or di == doc_id)][:k]')]),
+    mutant("metrics", "evaluate_run through the Setup's InformationRetrievalEvaluator (grades ignored)",
+           replace=[('''    qids = [q for q, rel in qrels.items() if relevance_grades(rel)]
+    return {''', '''    rel = {q: set(r) for q, r in qrels.items() if len(r)}
+    ev = InformationRetrievalEvaluator(queries={q: q for q in rel}, corpus={d: d for r in run.values() for d in r},
+                                       relevant_docs=rel, mrr_at_k=[k], ndcg_at_k=[k], accuracy_at_k=[k],
+                                       precision_recall_at_k=[k], map_at_k=[k], write_csv=False)
+    res = ev.compute_metrics([[{"corpus_id": d, "score": float(len(run[q]) - i)} for i, d in enumerate(run[q])]
+                              for q in ev.queries_ids])
+    return {f"recall@{k}": float(res["recall@k"][k]), f"mrr@{k}": float(res["mrr@k"][k]), f"ndcg@{k}": float(res["ndcg@k"][k])}
+    qids = [q for q, rel in qrels.items() if relevance_grades(rel)]
+    return {''')]),
 ]
 
 ALTERNATIVES = [
@@ -739,5 +822,191 @@ class PassageDB:
                + "".join(f" AND {name} = :{name}" for name in filters) + " ORDER BY distance")
         rows = self.db.execute(sql, params).fetchall()
         return [r[0] for r in rows], np.array([1.0 - r[1] for r in rows], dtype=np.float32)
+'''),
+    # ---- red-team rt-04 ----------------------------------------------------------------------------------
+    alternative("chunk", "sentence ends from the Setup's split_sentences (word counts)", source='''\
+def chunk_words(text, max_words, overlap=0):
+    if overlap < 0 or overlap >= max_words:
+        raise ValueError("need 0 <= overlap < max_words")
+    words = text.split()
+    ends, count = set(), 0
+    for sentence in split_sentences(text):
+        count += len(sentence.split())
+        ends.add(count)
+    chunks, s = [], 0
+    while s < len(words):
+        if s + max_words >= len(words):
+            chunks.append(" ".join(words[s:]))
+            break
+        inside = [e for e in ends if s + overlap < e <= s + max_words]
+        e = max(inside) if inside else s + max_words
+        chunks.append(" ".join(words[s:e]))
+        s = e - overlap
+    return chunks
+'''),
+    alternative("index", "float64 rows in a Python list, epsilon guard, full stable sort", source='''\
+class VectorIndex:
+    def __init__(self, dim):
+        self.dim = int(dim)
+        self.rows = []
+        self.ids = []
+
+    def __len__(self):
+        return len(self.ids)
+
+    @staticmethod
+    def _unit(M):
+        return M / (np.linalg.norm(M, axis=1, keepdims=True) + 1e-30)
+
+    def add(self, vectors, ids):
+        M = np.array(vectors, dtype=np.float64).reshape(-1, self.dim)
+        ids = list(ids)
+        if len(ids) != M.shape[0]:
+            raise ValueError("one id per vector")
+        self.rows.extend(self._unit(M))
+        self.ids += ids
+
+    def search(self, queries, k=10, exclude=None):
+        one = np.ndim(queries) == 1
+        Q = self._unit(np.array(queries, dtype=np.float64).reshape(-1, self.dim))
+        S = Q @ np.array(self.rows).reshape(-1, self.dim).T
+        excl = [exclude] if one else (list(exclude) if exclude is not None else [None] * len(Q))
+        all_ids, all_scores = [], []
+        for r in range(len(Q)):
+            order = [j for j in np.argsort(-S[r], kind="stable") if excl[r] is None or self.ids[j] != excl[r]][:k]
+            all_ids.append([self.ids[j] for j in order])
+            all_scores.append(S[r, order])
+        if one:
+            return all_ids[0], np.array(all_scores[0])
+        return all_ids, np.array(all_scores)
+
+    def save(self, path):
+        os.makedirs(path, exist_ok=True)
+        np.save(os.path.join(path, "rows.npy"), np.array(self.rows).reshape(-1, self.dim))
+        with open(os.path.join(path, "ids.json"), "w") as fh:
+            json.dump([int(i) if isinstance(i, np.integer) else i for i in self.ids], fh)
+
+    @classmethod
+    def load(cls, path):
+        rows = np.load(os.path.join(path, "rows.npy"))
+        index = cls(rows.shape[1])
+        index.rows = list(rows)
+        with open(os.path.join(path, "ids.json")) as fh:
+            index.ids = json.load(fh)
+        return index
+'''),
+    alternative("cluster", "loop with a strict >, c-TF-IDF from raw counts on the texts, log10", source='''\
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.metrics import silhouette_score
+
+
+def choose_k(X, candidates, seed=0):
+    X = np.asarray(X)
+    best_k, best_labels, best_s, scores = None, None, -np.inf, {}
+    for k in candidates:
+        labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X).labels_
+        s = silhouette_score(X, labels)
+        scores[k] = s
+        if s > best_s:
+            best_k, best_labels, best_s = k, labels, s
+    return best_k, best_labels, scores
+
+
+def ctfidf_keywords(texts, labels, n_words=5):
+    labels = np.asarray(labels)
+    cv = CountVectorizer(stop_words="english")
+    per_text = cv.fit_transform(list(texts))                     # (n texts, vocabulary), sparse
+    classes = sorted(set(labels.tolist()))
+    counts = np.vstack([np.asarray(per_text[labels == c].sum(axis=0)).ravel() for c in classes]).astype(float)
+    A = counts.sum() / len(classes)
+    # dividing by a cluster's total is the same factor for every word of that cluster: the order is unchanged
+    W = counts * np.log10(1 + A / counts.sum(axis=0))
+    vocab = cv.get_feature_names_out()
+    out = {}
+    for i, c in enumerate(classes):
+        order = sorted(range(len(vocab)), key=lambda j: (-W[i, j], vocab[j]))
+        out[c] = [str(vocab[j]) for j in order[:n_words]]
+    return out
+'''),
+    alternative("ivf", "lists from faiss's quantiser, search with one torch top-k over masked scores", source='''\
+import torch
+
+
+def ivf_lists(vectors, centroids):
+    X = np.ascontiguousarray(vectors, dtype=np.float32)
+    _, cell = ivf_quantiser(np.asarray(centroids, dtype=np.float32)).search(X, 1)
+    return [np.flatnonzero(cell[:, 0] == c) for c in range(len(centroids))]
+
+
+def ivf_search(vectors, centroids, lists, queries, k, nprobe):
+    X = torch.as_tensor(np.asarray(vectors, dtype=np.float64))
+    C = torch.as_tensor(np.asarray(centroids, dtype=np.float64))
+    Q = torch.as_tensor(np.asarray(queries, dtype=np.float64)).reshape(-1, X.shape[1])
+    cell_of = torch.full((X.shape[0],), -1, dtype=torch.long)
+    for c, rows in enumerate(lists):
+        cell_of[torch.as_tensor(np.asarray(rows, dtype=np.int64))] = c
+    probes = torch.topk(Q @ C.T, nprobe, dim=1).indices             # (m, nprobe)
+    allowed = (cell_of[None, :, None] == probes[:, None, :]).any(dim=2)  # (m, n)
+    S = torch.where(allowed, Q @ X.T, torch.tensor(-np.inf, dtype=torch.float64))
+    top = torch.topk(S, min(k, X.shape[0]), dim=1)
+    idx, sc = top.indices.numpy(), top.values.numpy()
+    idx = np.where(np.isneginf(sc), -1, idx)
+    pad = k - idx.shape[1]
+    if pad > 0:
+        idx = np.hstack([idx, np.full((len(idx), pad), -1)])
+        sc = np.hstack([sc, np.full((len(sc), pad), -np.inf)])
+    return idx, sc
+'''),
+    alternative("rag", "one embed call per question, counters, sweep over sorted scores", source='''\
+def build_prompt(question, hits):
+    numbered = "\\n".join("[%d] %s" % (i + 1, text) for i, (_, text) in enumerate(hits))
+    return ("You answer from the passages below and nothing else; cite the number of each passage you use, e.g. [1]. "
+            "When the passages do not contain the answer, say I don't know.\\n\\n" + numbered + "\\n\\nQuestion: " + question)
+
+
+def extractive_answer(question, hits, threshold, embed):
+    cands = []
+    for n, (pid, text) in enumerate(hits):
+        for s in split_sentences(text):
+            cands.append((n + 1, pid, s))
+    if len(cands) == 0:
+        return {"answer": None, "citation": None, "passage_id": None, "score": float("-inf")}
+    E = np.asarray(embed([s for _, _, s in cands] + [question]), dtype=np.float32)
+    sims = E[:-1] @ E[-1]
+    b = int(torch.argmax(torch.as_tensor(sims)))
+    if sims[b] >= threshold:
+        n, pid, s = cands[b]
+        return {"answer": s, "citation": n, "passage_id": pid, "score": float(sims[b])}
+    return {"answer": None, "citation": None, "passage_id": None, "score": float(sims[b])}
+
+
+def choose_threshold(scores, answerable):
+    pairs = sorted(zip([float(s) for s in scores], [bool(a) for a in answerable]))
+    best_t, best_right = float("inf"), sum(not a for _, a in pairs)  # never answer
+    for i, (s, _) in enumerate(pairs):
+        if i and pairs[i - 1][0] == s:
+            continue  # tau = s answers every score >= s
+        right = sum(a for _, a in pairs[i:]) + sum(not a for _, a in pairs[:i])
+        if right > best_right:
+            best_t, best_right = s, right
+    return best_t
+
+
+def evaluate_rag(results, questions):
+    n_ans = n_hit = n_right = n_abst = n_abst_ok = n_unans = 0
+    for r, q in zip(results, questions):
+        abstained = r["answer"] is None
+        n_abst += abstained
+        if q["answerable"]:
+            n_ans += 1
+            n_hit += any(p in r["retrieved"] for p in q["support"])
+            n_right += (not abstained) and q["answer"].lower() in r["answer"].lower()
+        else:
+            n_unans += 1
+            n_abst_ok += abstained
+    frac = lambda a, b: a / b if b else 0.0  # noqa: E731
+    return {"hit_rate": frac(n_hit, n_ans), "accuracy": frac(n_right, n_ans),
+            "abstain_precision": frac(n_abst_ok, n_abst), "abstain_recall": frac(n_abst_ok, n_unans)}
 '''),
 ]
