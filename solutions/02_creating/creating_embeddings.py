@@ -131,6 +131,7 @@ def window_pairs(corpus_ids, window, rng):
 
 pair_rng = np.random.default_rng(SEED)
 train_pairs = torch.as_tensor(window_pairs(subsample(corpus_ids, keep, pair_rng), 3, pair_rng))
+del window_pairs  # exercise 2 asks for your own
 train_noise = torch.as_tensor(counts ** 0.75, dtype=torch.float64)
 train_noise = train_noise / train_noise.sum()                          # the noise distribution of part 2
 print(f"{len(train_pairs):,} training pairs (center id, context id)")
@@ -1174,7 +1175,8 @@ def svd_embeddings(M, dim):
 
     M: np.ndarray (V, V), any real matrix (not necessarily symmetric).   dim: int k <= V.
     Returns: np.ndarray (V, k), float32 or float64, row i the embedding of word i: the LEFT singular vectors of
-      the k largest singular values, column j scaled by sqrt(S_j) (the sign of each column is arbitrary).
+      the k largest singular values, largest first (S_1 >= S_2 >= ...), column j scaled by sqrt(S_j) (the sign
+      of each column is arbitrary). k = V is allowed.
     """
     ### BEGIN SOLUTION
     U, S, _ = np.linalg.svd(np.asarray(M, dtype=np.float64))
@@ -1302,6 +1304,9 @@ E_s = as_array(svd_embeddings(M_s, 2), "svd_embeddings of a symmetric indefinite
 assert_close(E_s @ E_s.T, (U_s[:, :2] * S_s[:2]) @ U_s[:, :2].T, "E E^T for a symmetric matrix with negative eigenvalues",
              rtol=1e-4, atol=1e-5, hint="use the SVD, not an eigendecomposition")
 E_1 = as_array(svd_embeddings(M_h, 1), "svd_embeddings(M, 1)", shape=(8, 1))
+E_all = as_array(svd_embeddings(M_t, 3), "svd_embeddings(diag(4, 1, 9), 3)", shape=(3, 3))
+assert_close(np.abs(E_all), [[0, 2, 0], [0, 0, 1], [3, 0, 0]], "svd_embeddings(diag(4, 1, 9), 3): k = V is allowed",
+             hint="keep every singular vector when dim = V (scipy's svds needs k < V: use np.linalg.svd there)")
 sent_c = [np.asarray(s) for s in corpus_ids]
 C_c = np.zeros((V, V))
 for s in sent_c:

@@ -580,6 +580,30 @@ def numerical_gradient(f, x, h=1e-5):
     mutant("ppmi", "svd: dim ignored (32)", replace=[("U[:, :dim] * np.sqrt(S[:dim])", "U[:, :32] * np.sqrt(S[:32])")]),
     mutant("ppmi", "cooc: window one too wide", replace=[("range(1, window + 1)", "range(1, window + 2)")]),
     mutant("contrastive", "epochs ignored (one epoch)", replace=[("for _ in range(epochs):", "for _ in range(1):")]),
+    mutant("pairs", "the Setup's window_pairs called", source=swap("pairs", "skipgram_pairs", '''
+def skipgram_pairs(corpus_ids, window, rng):
+    return window_pairs([np.asarray(s, dtype=np.int64) for s in corpus_ids], window, rng)
+''')),
+    mutant("info_nce", "rows normalised in place", replace=[("q, k = F.normalize(queries, dim=-1), F.normalize(keys, dim=-1)",
+                                                            "queries /= queries.norm(dim=-1, keepdim=True)\n    keys /= keys.norm(dim=-1, keepdim=True)\n"
+                                                            "    q, k = queries, keys")]),
+    mutant("train_sgns", "the Setup's train_noise instead of noise", replace=[("sample_negatives(noise, batch[:, 1], k, generator)",
+                                                                              "sample_negatives(train_noise, batch[:, 1], k, generator)")]),
+    mutant("contrastive", "zero_grad between backward and step", replace=[("            optimizer.zero_grad()\n            loss.backward()\n",
+                                                                           "            loss.backward()\n            optimizer.zero_grad()\n")]),
+    mutant("ppmi", "svd: scipy svds, ascending order kept", source=swap("ppmi", "svd_embeddings", '''
+def svd_embeddings(M, dim):
+    from scipy.sparse.linalg import svds
+    U, S, _ = svds(np.asarray(M, dtype=np.float64), k=dim, random_state=0)
+    return U * np.sqrt(S)
+''')),
+    mutant("ppmi", "svd: scipy svds, sorted, fails for dim = V", source=swap("ppmi", "svd_embeddings", '''
+def svd_embeddings(M, dim):
+    from scipy.sparse.linalg import svds
+    U, S, _ = svds(np.asarray(M, dtype=np.float64), k=dim, random_state=0)
+    order = np.argsort(-S)
+    return U[:, order] * np.sqrt(S[order])
+''')),
     mutant("zero_shot", "softmax over the images before the argmax", replace=[
         ("return (unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T).argmax(axis=1)",
          "S = unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T\n"
@@ -646,7 +670,7 @@ def numerical_gradient(f, x, h=1e-5):
         grad[i] = (up - down) / (2 * h)
     return grad.reshape(x.shape)
 ''')),
-    alternative("ppmi", "np.add.at counts, float32 PPMI", source=swap("ppmi", "cooccurrence_matrix", '''
+    alternative("ppmi", "np.add.at counts in both directions", source=swap("ppmi", "cooccurrence_matrix", '''
 def cooccurrence_matrix(corpus_ids, vocab_size, window):
     C = np.zeros((vocab_size, vocab_size))
     for s in corpus_ids:
@@ -655,5 +679,28 @@ def cooccurrence_matrix(corpus_ids, vocab_size, window):
             np.add.at(C, (s[:-d], s[d:]), 1)
             np.add.at(C, (s[d:], s[:-d]), 1)
     return C
+''')),
+    alternative("contrastive", "set union of parameters; backward, step, then zero_grad", source=swap("contrastive", "train_contrastive", '''
+def train_contrastive(encoder_a, encoder_b, inputs_a, inputs_b, epochs, batch_size, temperature, lr, generator):
+    optimizer = torch.optim.Adam(set(encoder_a.parameters()) | set(encoder_b.parameters()), lr=lr)
+    losses = []
+    n = len(inputs_a)
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            loss = clip_loss(encoder_a(inputs_a[idx]), encoder_b(inputs_b[idx]), temperature)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(float(loss))
+    return losses
+''')),
+    alternative("ppmi", "svd: eigenvectors of M M^T", source=swap("ppmi", "svd_embeddings", '''
+def svd_embeddings(M, dim):
+    M = np.asarray(M, dtype=np.float64)
+    values, vectors = np.linalg.eigh(M @ M.T)          # ascending; the eigenvalues are S^2
+    top = np.argsort(-values)[:dim]
+    return vectors[:, top] * np.clip(values[top], 0, None) ** 0.25
 ''')),
 ]
