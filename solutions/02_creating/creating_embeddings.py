@@ -940,8 +940,10 @@ assert pred_0 == 3, f"0 : 1 :: 2 : ? on vectors where a = 0 itself is the closes
 ### BEGIN HIDDEN TESTS
 E_x = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0.05, 0.05, 1.0], [0.0, 0.7, 0.7]])
 pred_x = as_array(analogy_predict(E_x, [0, 1], [0, 1], [2, 3]), "analogy_predict", shape=(2,))
-assert int(pred_x[0]) == 3, "a, b and c must be excluded from the answers (here c itself is the closest)"
-assert int(pred_x[1]) == 2, "exclude each question's own a, b and c"
+assert int(pred_x[0]) == 3, (f"questions 0 : 0 :: 2 : ? and 1 : 1 :: 3 : ? answered together: the first should be 3, got "
+                             f"{int(pred_x[0])}. Exclude that question's own a, b and c (here c itself is the closest), "
+                             "and only those: 3 is excluded for the second question, not the first")
+assert int(pred_x[1]) == 2, f"the second question (1 : 1 :: 3 : ?) should be 2, got {int(pred_x[1])}: exclude each question's own a, b and c"
 E_neg = np.array([[1.0, 0], [0, 1.0], [0.6, 0.8], [0.3, -1.0], [-0.2, -1.0]])  # every allowed score is negative
 assert int(as_array(analogy_predict(E_neg, [0], [1], [2]), "analogy_predict", shape=(1,))[0]) == 4, \
     "when every allowed score is negative the excluded words must still lose: set their scores to -inf, not 0"

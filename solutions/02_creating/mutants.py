@@ -604,6 +604,11 @@ def svd_embeddings(M, dim):
     order = np.argsort(-S)
     return U[:, order] * np.sqrt(S[order])
 ''')),
+    mutant("train_sgns", "analogy: a, b and c of every question excluded for all questions", replace=[
+        ("    scores[a, np.arange(len(a))] = -np.inf\n    scores[b, np.arange(len(a))] = -np.inf\n    scores[c, np.arange(len(a))] = -np.inf\n",
+         "    scores[np.concatenate([a, b, c])] = -np.inf\n")]),
+    mutant("sgns_loss", "negatives scored against the context vector", replace=[('torch.einsum("bkd,bd->bk", u_negatives, v_center)',
+                                                                                 'torch.einsum("bkd,bd->bk", u_negatives, u_context)')]),
     mutant("zero_shot", "softmax over the images before the argmax", replace=[
         ("return (unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T).argmax(axis=1)",
          "S = unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T\n"
