@@ -79,7 +79,7 @@ from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
 import embedkit as ek
-from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal
+from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal, value_and_grad
 
 DEVICE = ek.setup(seed=0)  # DEVICE=cpu|cuda|auto in the environment picks the device
 torch.set_num_threads(1)  # tiny models: extra threads only wait for each other (and for other notebooks)
@@ -131,6 +131,7 @@ def window_pairs(corpus_ids, window, rng):
 
 pair_rng = np.random.default_rng(SEED)
 train_pairs = torch.as_tensor(window_pairs(subsample(corpus_ids, keep, pair_rng), 3, pair_rng))
+del window_pairs  # exercise 2 asks for your own
 train_noise = torch.as_tensor(counts ** 0.75, dtype=torch.float64)
 train_noise = train_noise / train_noise.sum()                          # the noise distribution of part 2
 print(f"{len(train_pairs):,} training pairs (center id, context id)")
@@ -621,6 +622,10 @@ assert not (a1 == a3).all(), "different generator seeds gave identical negatives
 # **Numerical stability**: `torch.log(torch.sigmoid(x))` returns `-inf` once $\sigma(x)$ underflows to 0 (for
 # $x \lesssim -104$ in float32), and its gradient becomes NaN. `F.logsigmoid` computes
 # $\log\sigma(x) = -\log(1 + e^{-x})$ stably. Average the loss over the batch.
+#
+# Part 5 trains through this function, so keep every step in torch (no numpy, `.item()` or `.detach()`):
+# autograd must reach all three inputs. The Setup's float64 `sgns_loss_reference` gives the same number but no
+# gradient; the test checks the gradient too.
 
 # %% nbgrader={"grade": false, "grade_id": "sgns_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sgns_loss(v_center, u_context, u_negatives):
@@ -630,7 +635,8 @@ def sgns_loss(v_center, u_context, u_negatives):
     u_context:   torch.Tensor (B, d), context vectors u_o of the true contexts.
     u_negatives: torch.Tensor (B, K, d), context vectors u_k of the K negatives of each pair.
     Returns: 0-d torch.Tensor, mean over the batch of -log sigmoid(u_o.v_c) - sum_k log sigmoid(-u_k.v_c);
-      finite (no inf/NaN, also in its gradient) for arbitrarily large scores.
+      differentiable: computed in torch, so that autograd reaches all three inputs (no numpy, .item() or
+      .detach()); finite (no inf/NaN, also in its gradient) for arbitrarily large scores.
     """
     ### BEGIN SOLUTION
     positive = (v_center * u_context).sum(dim=-1)                               # (B,)
@@ -655,6 +661,25 @@ far_loss = assert_scalar(sgns_loss(*far), "sgns_loss for large scores")
 assert np.isfinite(far_loss), (f"sgns_loss is {far_loss} for scores of several hundred: log(sigmoid(x)) underflows "
                                "to log(0) = -inf; use F.logsigmoid")
 assert_close(far_loss, sgns_loss_reference(*far), "sgns_loss for large scores", rtol=1e-4)
+
+
+def sgns_autograd(vc, uo, un):  # the gradients of the loss above, by autograd on a float64 torch version
+    x = [t.detach().double().requires_grad_(True) for t in (vc, uo, un)]
+    (F.softplus(-(x[0] * x[1]).sum(-1)) + F.softplus(torch.einsum("bkd,bd->bk", x[2], x[0])).sum(-1)).mean().backward()
+    return [t.grad for t in x]
+
+
+for inputs, what in (((vc_l, uo_l, un_l), "B=4, K=2, d=3"), (far, "large scores")):
+    try:
+        _, grads_l = value_and_grad(sgns_loss, *inputs)
+    except AssertionError as e:
+        raise AssertionError(f"sgns_loss ({what}): {e}. Part 5 trains through it") from None
+    for name, got, want in zip(("v_center", "u_context", "u_negatives"), grads_l, sgns_autograd(*inputs)):
+        got = as_array(got, f"gradient of sgns_loss with respect to {name}", shape=tuple(want.shape))
+        assert np.isfinite(got).all(), (f"the gradient of sgns_loss ({what}) with respect to {name} has inf/NaN: "
+                                        "log(sigmoid(x)) (even inside torch.where) is not stable; use F.logsigmoid")
+        assert_close(got, want, f"gradient of sgns_loss ({what}) with respect to {name}", rtol=1e-4, atol=1e-6,
+                     hint="stay in torch (no numpy, .item() or .detach()) so that autograd reaches every input")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(7)
 vc_h = torch.randn(6, 5, generator=g, dtype=torch.float64)
@@ -915,8 +940,10 @@ assert pred_0 == 3, f"0 : 1 :: 2 : ? on vectors where a = 0 itself is the closes
 ### BEGIN HIDDEN TESTS
 E_x = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0.05, 0.05, 1.0], [0.0, 0.7, 0.7]])
 pred_x = as_array(analogy_predict(E_x, [0, 1], [0, 1], [2, 3]), "analogy_predict", shape=(2,))
-assert int(pred_x[0]) == 3, "a, b and c must be excluded from the answers (here c itself is the closest)"
-assert int(pred_x[1]) == 2, "exclude each question's own a, b and c"
+assert int(pred_x[0]) == 3, (f"questions 0 : 0 :: 2 : ? and 1 : 1 :: 3 : ? answered together: the first should be 3, got "
+                             f"{int(pred_x[0])}. Exclude that question's own a, b and c (here c itself is the closest), "
+                             "and only those: 3 is excluded for the second question, not the first")
+assert int(pred_x[1]) == 2, f"the second question (1 : 1 :: 3 : ?) should be 2, got {int(pred_x[1])}: exclude each question's own a, b and c"
 E_neg = np.array([[1.0, 0], [0, 1.0], [0.6, 0.8], [0.3, -1.0], [-0.2, -1.0]])  # every allowed score is negative
 assert int(as_array(analogy_predict(E_neg, [0], [1], [2]), "analogy_predict", shape=(1,))[0]) == 4, \
     "when every allowed score is negative the excluded words must still lose: set their scores to -inf, not 0"
@@ -1150,7 +1177,8 @@ def svd_embeddings(M, dim):
 
     M: np.ndarray (V, V), any real matrix (not necessarily symmetric).   dim: int k <= V.
     Returns: np.ndarray (V, k), float32 or float64, row i the embedding of word i: the LEFT singular vectors of
-      the k largest singular values, column j scaled by sqrt(S_j) (the sign of each column is arbitrary).
+      the k largest singular values, largest first (S_1 >= S_2 >= ...), column j scaled by sqrt(S_j) (the sign
+      of each column is arbitrary). k = V is allowed.
     """
     ### BEGIN SOLUTION
     U, S, _ = np.linalg.svd(np.asarray(M, dtype=np.float64))
@@ -1278,6 +1306,9 @@ E_s = as_array(svd_embeddings(M_s, 2), "svd_embeddings of a symmetric indefinite
 assert_close(E_s @ E_s.T, (U_s[:, :2] * S_s[:2]) @ U_s[:, :2].T, "E E^T for a symmetric matrix with negative eigenvalues",
              rtol=1e-4, atol=1e-5, hint="use the SVD, not an eigendecomposition")
 E_1 = as_array(svd_embeddings(M_h, 1), "svd_embeddings(M, 1)", shape=(8, 1))
+E_all = as_array(svd_embeddings(M_t, 3), "svd_embeddings(diag(4, 1, 9), 3)", shape=(3, 3))
+assert_close(np.abs(E_all), [[0, 2, 0], [0, 0, 1], [3, 0, 0]], "svd_embeddings(diag(4, 1, 9), 3): k = V is allowed",
+             hint="keep every singular vector when dim = V (scipy's svds needs k < V: use np.linalg.svd there)")
 sent_c = [np.asarray(s) for s in corpus_ids]
 C_c = np.zeros((V, V))
 for s in sent_c:
@@ -1322,7 +1353,9 @@ assert rho_c > 0.75, f"SVD embeddings of the corpus PPMI: Spearman {rho_c:.3f}, 
 # confident (with $B = 256$ the loss cannot go below about $\log 255 - 2 \approx 3.5$). A small $\tau$ (CLIP
 # learns it, ending near 0.01) sharpens the softmax so that the hardest negatives dominate the gradient. Small
 # $\tau$ means logits up to $1/\tau = 100$ and beyond: compute the loss with a stable log-softmax
-# (`F.cross_entropy` or `torch.logsumexp`), never `exp` then `log`.
+# (`F.cross_entropy` or `torch.logsumexp`), never `exp` then `log`. Parts 8–9 train through both losses, so
+# keep them in torch (no numpy, `.item()` or `.detach()`): the Setup's float64 `info_nce_reference` gives the
+# same number but no gradient; the tests check the gradient too.
 #
 # **What contrastive learning needs**: positives that share what we want the embedding to keep (and differ in
 # what it should ignore), negatives that are hard enough, and a batch large enough to hold them — the loss
@@ -1335,7 +1368,8 @@ def info_nce(queries, keys, temperature):
     queries: torch.Tensor (B, d).   keys: torch.Tensor (B, d) (any lengths: rows are L2-normalised here).
     temperature: float > 0.
     Returns: 0-d torch.Tensor, the mean over i of -log softmax_j(cos(q_i, k_j) / temperature)[i] (the softmax
-      over each ROW: over the keys, for one query); finite for very small temperatures.
+      over each ROW: over the keys, for one query); differentiable with respect to queries AND keys (stay in
+      torch: no numpy, .item() or .detach()); finite for very small temperatures.
     """
     ### BEGIN SOLUTION
     q, k = F.normalize(queries, dim=-1), F.normalize(keys, dim=-1)
@@ -1348,8 +1382,8 @@ def clip_loss(a, b, temperature):
     """Symmetric (CLIP) contrastive loss: the mean of InfoNCE from a to b and from b to a.
 
     a, b: torch.Tensor (B, d), row i of a and row i of b form a positive pair.   temperature: float > 0.
-    Returns: 0-d torch.Tensor, (info_nce(a, b, temperature) + info_nce(b, a, temperature)) / 2 (you may call
-      your info_nce; the test of clip_loss then relies on it).
+    Returns: 0-d torch.Tensor, (info_nce(a, b, temperature) + info_nce(b, a, temperature)) / 2, differentiable
+      with respect to a and b (you may call your info_nce; the test of clip_loss then relies on it).
     """
     ### BEGIN SOLUTION
     return (info_nce(a, b, temperature) + info_nce(b, a, temperature)) / 2
@@ -1363,6 +1397,14 @@ kb = qa + 0.8 * torch.randn(5, 8, generator=g)
 print(f"InfoNCE {info_nce(qa, kb, 0.5).item():.4f}  CLIP {clip_loss(qa, kb, 0.5).item():.4f}  chance level log B = {np.log(5):.4f}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_info_nce", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def contrastive_autograd(a, b, t, both_ways):  # gradients of InfoNCE (or of CLIP) by autograd, in float64 torch
+    x = [z.detach().double().requires_grad_(True) for z in (a, b)]
+    S = F.normalize(x[0], dim=1) @ F.normalize(x[1], dim=1).T / t
+    labels = torch.arange(len(S))
+    (F.cross_entropy(S, labels) + F.cross_entropy(S.T, labels) if both_ways else 2 * F.cross_entropy(S, labels)).backward()
+    return [z.grad / 2 for z in x]
+
+
 g_n = torch.Generator().manual_seed(0)
 q_n = torch.randn(5, 8, generator=g_n) * torch.tensor([[1.0], [3.0], [0.5], [2.0], [1.5]])
 k_n = q_n + 0.8 * torch.randn(5, 8, generator=g_n)
@@ -1373,6 +1415,15 @@ tiny = assert_scalar(info_nce(q_n, k_n, 1e-3), "info_nce at temperature 1e-3")
 assert np.isfinite(tiny), (f"info_nce at temperature 1e-3 is {tiny}: exp(1000) overflows. Use a stable log-softmax "
                            "(F.cross_entropy or torch.logsumexp), never exp then log")
 assert_close(tiny, info_nce_reference(q_n, k_n, 1e-3), "info_nce at temperature 1e-3", rtol=1e-3)
+
+try:
+    _, grads_n = value_and_grad(info_nce, q_n, k_n, 0.5, wrt=[0, 1])
+except AssertionError as e:
+    raise AssertionError(f"info_nce(q, k, 0.5): {e}. Parts 8-9 train through it") from None
+for name, got, want in zip(("queries", "keys"), grads_n, contrastive_autograd(q_n, k_n, 0.5, False)):
+    assert_close(as_array(got, f"gradient with respect to the {name}", shape=(5, 8)), want,
+                 f"gradient of info_nce(q, k, 0.5) with respect to the {name}", rtol=1e-4, atol=1e-6,
+                 hint="stay in torch (no numpy, .item(), .detach() or torch.no_grad) so that autograd reaches BOTH inputs")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
 q_h = torch.randn(7, 4, generator=g, dtype=torch.float64) * torch.rand(7, 1, generator=g, dtype=torch.float64) * 5
@@ -1391,6 +1442,9 @@ assert_close(assert_scalar(info_nce(q_h[:1], k_h[:1], 0.3)), 0.0, "info_nce of a
              hint="with B = 1 there are no negatives: the loss is -log 1 = 0")
 same = assert_scalar(info_nce(q_h, q_h, 0.01))
 assert_close(same, 0.0, "info_nce of identical distinct views at a low temperature", atol=1e-3)
+_, grads_t = value_and_grad(info_nce, q_h.float(), k_h.float(), 1e-3, wrt=[0, 1])
+assert all(np.isfinite(as_array(g_t)).all() for g_t in grads_t), \
+    "the gradient of info_nce at temperature 1e-3 has inf/NaN: use a stable log-softmax (F.cross_entropy / logsumexp)"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_clip_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1405,6 +1459,14 @@ for value, mistake in ((one_way, "InfoNCE from a to b only"), (other_way, "InfoN
         f"clip_loss(a, b, 0.2) = {got_c:.4f} equals {mistake} ({value:.4f}); CLIP averages both: {(one_way + other_way) / 2:.4f}"
 assert_close(got_c, (one_way + other_way) / 2, "clip_loss(a, b, 0.2)", rtol=1e-5,
              hint="the mean of InfoNCE(a -> b) and InfoNCE(b -> a)")
+try:
+    _, grads_c = value_and_grad(clip_loss, a_c, b_c, 0.2, wrt=[0, 1])
+except AssertionError as e:
+    raise AssertionError(f"clip_loss(a, b, 0.2): {e}. Parts 8-9 train through it") from None
+for name, got, want in zip(("a", "b"), grads_c, contrastive_autograd(a_c, b_c, 0.2, True)):
+    assert_close(as_array(got, f"gradient with respect to {name}", shape=(6, 4)), want,
+                 f"gradient of clip_loss(a, b, 0.2) with respect to {name}", rtol=1e-4, atol=1e-6,
+                 hint="both directions stay in torch (no numpy, .item() or .detach()) so that autograd reaches a and b")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
 q_h = torch.randn(7, 4, generator=g, dtype=torch.float64) * torch.rand(7, 1, generator=g, dtype=torch.float64) * 5

@@ -510,3 +510,202 @@ def zero_shot_classify(image_emb, class_emb):
     return torch.argmax(x @ c.T, dim=-1).numpy().astype(np.int64)
 '''),
 ]
+
+# -- an independent review: answers that leave autograd, call a Setup reference, and other classes ----------------
+MUTANTS += [
+    mutant("sgns_loss", "Setup reference wrapped in a tensor (no gradient)", source='''
+def sgns_loss(v_center, u_context, u_negatives):
+    return torch.tensor(sgns_loss_reference(v_center, u_context, u_negatives))
+'''),
+    mutant("sgns_loss", "numpy on detached inputs (no gradient)", source='''
+def sgns_loss(v_center, u_context, u_negatives):
+    v, u, n = (x.detach().cpu().numpy() for x in (v_center, u_context, u_negatives))
+    pos, neg = (v * u).sum(-1), np.einsum("bkd,bd->bk", n, v)
+    return torch.as_tensor(np.mean(np.logaddexp(0, -pos) + np.logaddexp(0, neg).sum(-1)), dtype=v_center.dtype)
+'''),
+    mutant("sgns_loss", "a new leaf from .item() (requires_grad, but no gradient to the inputs)",
+           replace=[("    return -(F.logsigmoid(positive) + F.logsigmoid(-negative).sum(dim=-1)).mean()",
+                     "    value = -(F.logsigmoid(positive) + F.logsigmoid(-negative).sum(dim=-1)).mean().item()\n"
+                     "    return torch.tensor(value, dtype=v_center.dtype, requires_grad=True)")]),
+    mutant("sgns_loss", "torch.where guard: finite value, NaN gradient", source='''
+def sgns_loss(v_center, u_context, u_negatives):
+    def log_sigmoid(x):
+        return torch.where(x > -30, torch.log(torch.sigmoid(x)), x)
+    positive = (v_center * u_context).sum(dim=-1)
+    negative = torch.einsum("bkd,bd->bk", u_negatives, v_center)
+    return -(log_sigmoid(positive) + log_sigmoid(-negative).sum(dim=-1)).mean()
+'''),
+    mutant("sgns_loss", "only the first negative (K ignored)",
+           replace=[('negative = torch.einsum("bkd,bd->bk", u_negatives, v_center)',
+                     "negative = (u_negatives[:, :1] * v_center[:, None]).sum(-1)")]),
+    mutant("info_nce", "Setup reference wrapped in a tensor (no gradient)", source='''
+def info_nce(queries, keys, temperature):
+    return torch.tensor(info_nce_reference(queries, keys, temperature))
+
+
+def clip_loss(a, b, temperature):
+    return (info_nce(a, b, temperature) + info_nce(b, a, temperature)) / 2
+'''),
+    mutant("info_nce", "clip: Setup references wrapped in a tensor (no gradient)", source=swap("info_nce", "clip_loss", '''
+def clip_loss(a, b, temperature):
+    return torch.tensor((info_nce_reference(a, b, temperature) + info_nce_reference(b, a, temperature)) / 2)
+''')),
+    mutant("info_nce", "rows normalised under no_grad", replace=[("q, k = F.normalize(queries, dim=-1), F.normalize(keys, dim=-1)",
+                                                                 "with torch.no_grad():\n        q, k = F.normalize(queries, dim=-1), F.normalize(keys, dim=-1)")]),
+    mutant("info_nce", "keys detached (a MoCo-style stop-gradient)", replace=[("F.normalize(keys, dim=-1)", "F.normalize(keys.detach(), dim=-1)")]),
+    mutant("info_nce", "normalised over the batch axis (dim=0)", replace=[("q, k = F.normalize(queries, dim=-1), F.normalize(keys, dim=-1)",
+                                                                          "q, k = F.normalize(queries, dim=0), F.normalize(keys, dim=0)")]),
+    mutant("info_nce", "clip: .item() of each direction, back to a tensor", replace=[
+        ("return (info_nce(a, b, temperature) + info_nce(b, a, temperature)) / 2",
+         "return torch.tensor((info_nce(a, b, temperature).item() + info_nce(b, a, temperature).item()) / 2)")]),
+    mutant("info_nce", "clip: second direction detached", replace=[
+        ("return (info_nce(a, b, temperature) + info_nce(b, a, temperature)) / 2",
+         "return (info_nce(a, b, temperature) + info_nce(b, a, temperature).detach()) / 2")]),
+    mutant("vocab", "ties in reverse alphabetical order", replace=[("key=lambda w: (-counter[w], w))", "key=lambda w: (counter[w], w), reverse=True)")]),
+    mutant("pairs", "left window one short", replace=[("range(max(0, i - b), ", "range(max(0, i - b + 1), ")]),
+    mutant("pairs", "b drawn from 1..W-1", replace=[("rng.integers(1, window + 1)", "rng.integers(1, max(window, 2))")]),
+    mutant("sgns_grads", "grad_U_neg transposed (d, K)", replace=[("s_k[:, None] * v_c[None, :]", "np.outer(v_c, s_k)")]),
+    mutant("sgns_grads", "numerical: half a step each side", replace=[("        x[i] = old + h\n", "        x[i] = old + h / 2\n"),
+                                                                     ("        x[i] = old - h\n", "        x[i] = old - h / 2\n"),
+                                                                     ("(plus - minus) / (2 * h)", "(plus - minus) / h")]),
+    mutant("sgns_grads", "numerical: every entry nudged at once", source=swap("sgns_grads", "numerical_gradient", '''
+def numerical_gradient(f, x, h=1e-5):
+    x = np.asarray(x, dtype=np.float64)
+    slope = (f(x + h) - f(x - h)) / (2 * h)
+    return np.full_like(x, slope)
+''')),
+    mutant("train_sgns", "epochs ignored (one epoch)", replace=[("for epoch in range(epochs):", "for epoch in range(1):")]),
+    mutant("train_sgns", "analogy: e_b - e_a - e_c", replace=[("U @ (U[b] - U[a] + U[c]).T", "U @ (U[b] - U[a] - U[c]).T")]),
+    mutant("ppmi", "ppmi: N halved (the symmetric matrix 'double counts')", replace=[(", C.sum()\n", ", C.sum() / 2\n")]),
+    mutant("ppmi", "svd: dim ignored (32)", replace=[("U[:, :dim] * np.sqrt(S[:dim])", "U[:, :32] * np.sqrt(S[:32])")]),
+    mutant("ppmi", "cooc: window one too wide", replace=[("range(1, window + 1)", "range(1, window + 2)")]),
+    mutant("contrastive", "epochs ignored (one epoch)", replace=[("for _ in range(epochs):", "for _ in range(1):")]),
+    mutant("pairs", "the Setup's window_pairs called", source=swap("pairs", "skipgram_pairs", '''
+def skipgram_pairs(corpus_ids, window, rng):
+    return window_pairs([np.asarray(s, dtype=np.int64) for s in corpus_ids], window, rng)
+''')),
+    mutant("info_nce", "rows normalised in place", replace=[("q, k = F.normalize(queries, dim=-1), F.normalize(keys, dim=-1)",
+                                                            "queries /= queries.norm(dim=-1, keepdim=True)\n    keys /= keys.norm(dim=-1, keepdim=True)\n"
+                                                            "    q, k = queries, keys")]),
+    mutant("train_sgns", "the Setup's train_noise instead of noise", replace=[("sample_negatives(noise, batch[:, 1], k, generator)",
+                                                                              "sample_negatives(train_noise, batch[:, 1], k, generator)")]),
+    mutant("contrastive", "zero_grad between backward and step", replace=[("            optimizer.zero_grad()\n            loss.backward()\n",
+                                                                           "            loss.backward()\n            optimizer.zero_grad()\n")]),
+    mutant("ppmi", "svd: scipy svds, ascending order kept", source=swap("ppmi", "svd_embeddings", '''
+def svd_embeddings(M, dim):
+    from scipy.sparse.linalg import svds
+    U, S, _ = svds(np.asarray(M, dtype=np.float64), k=dim, random_state=0)
+    return U * np.sqrt(S)
+''')),
+    mutant("ppmi", "svd: scipy svds, sorted, fails for dim = V", source=swap("ppmi", "svd_embeddings", '''
+def svd_embeddings(M, dim):
+    from scipy.sparse.linalg import svds
+    U, S, _ = svds(np.asarray(M, dtype=np.float64), k=dim, random_state=0)
+    order = np.argsort(-S)
+    return U[:, order] * np.sqrt(S[order])
+''')),
+    mutant("train_sgns", "analogy: a, b and c of every question excluded for all questions", replace=[
+        ("    scores[a, np.arange(len(a))] = -np.inf\n    scores[b, np.arange(len(a))] = -np.inf\n    scores[c, np.arange(len(a))] = -np.inf\n",
+         "    scores[np.concatenate([a, b, c])] = -np.inf\n")]),
+    mutant("sgns_loss", "negatives scored against the context vector", replace=[('torch.einsum("bkd,bd->bk", u_negatives, v_center)',
+                                                                                 'torch.einsum("bkd,bd->bk", u_negatives, u_context)')]),
+    mutant("zero_shot", "softmax over the images before the argmax", replace=[
+        ("return (unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T).argmax(axis=1)",
+         "S = unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T\n"
+         "    return (np.exp(S) / np.exp(S).sum(axis=0, keepdims=True)).argmax(axis=1)")]),
+]
+
+ALTERNATIVES += [
+    alternative("sgns_loss", "binary cross-entropy with logits", source='''
+def sgns_loss(v_center, u_context, u_negatives):
+    scores = torch.cat([(v_center * u_context).sum(-1, keepdim=True), (u_negatives @ v_center[:, :, None])[..., 0]], dim=1)
+    labels = torch.zeros_like(scores)
+    labels[:, 0] = 1.0
+    return F.binary_cross_entropy_with_logits(scores, labels, reduction="none").sum(1).mean()
+'''),
+    alternative("sgns_loss", "a loop over the pairs, torch.stack", source='''
+def sgns_loss(v_center, u_context, u_negatives):
+    losses = []
+    for v, u, n in zip(v_center, u_context, u_negatives):
+        losses.append(-F.logsigmoid(v @ u) - F.logsigmoid(-(n @ v)).sum())
+    return torch.stack(losses).mean()
+'''),
+    alternative("info_nce", "max subtracted (detached), logsumexp by hand; clip by log_softmax on both axes", source='''
+def info_nce(queries, keys, temperature):
+    q = queries / queries.norm(dim=1, keepdim=True)
+    k = keys / keys.norm(dim=1, keepdim=True)
+    S = q @ k.T / temperature
+    m = S.max(dim=1, keepdim=True).values.detach()
+    return (m[:, 0] + torch.log(torch.exp(S - m).sum(dim=1)) - S.diagonal()).mean()
+
+
+def clip_loss(a, b, temperature):
+    S = F.normalize(a, dim=1) @ F.normalize(b, dim=1).T / temperature
+    return -(F.log_softmax(S, dim=1).diagonal().mean() + F.log_softmax(S, dim=0).diagonal().mean()) / 2
+'''),
+    alternative("pairs", "whole row redrawn while it holds a clash", source=swap("pairs", "sample_negatives", '''
+def sample_negatives(noise, positives, k, generator):
+    noise = torch.as_tensor(noise, dtype=torch.float64).cpu()
+    positives = torch.as_tensor(positives)
+    pos = positives.cpu()
+    out = torch.multinomial(noise, len(pos) * k, replacement=True, generator=generator).view(-1, k)
+    bad = (out == pos[:, None]).any(1)
+    while bad.any():
+        out[bad] = torch.multinomial(noise, int(bad.sum()) * k, replacement=True, generator=generator).view(-1, k)
+        bad = (out == pos[:, None]).any(1)
+    return out.to(positives.device)
+''')),
+    alternative("pairs", "noise from a Python list", source=swap("pairs", "noise_distribution", '''
+def noise_distribution(counts, power=0.75):
+    weights = [float(c) ** power for c in counts]
+    total = sum(weights)
+    return torch.tensor([w / total for w in weights])
+''')),
+    alternative("sgns_grads", "numerical gradient through a flat view", source=swap("sgns_grads", "numerical_gradient", '''
+def numerical_gradient(f, x, h=1e-5):
+    flat = x.reshape(-1)  # a view: nudging it nudges x
+    grad = np.empty(flat.shape)
+    for i in range(flat.size):
+        keep = flat[i]
+        flat[i] = keep + h
+        up = f(x)
+        flat[i] = keep - h
+        down = f(x)
+        flat[i] = keep
+        grad[i] = (up - down) / (2 * h)
+    return grad.reshape(x.shape)
+''')),
+    alternative("ppmi", "np.add.at counts in both directions", source=swap("ppmi", "cooccurrence_matrix", '''
+def cooccurrence_matrix(corpus_ids, vocab_size, window):
+    C = np.zeros((vocab_size, vocab_size))
+    for s in corpus_ids:
+        s = np.asarray(s, dtype=np.int64)
+        for d in range(1, window + 1):
+            np.add.at(C, (s[:-d], s[d:]), 1)
+            np.add.at(C, (s[d:], s[:-d]), 1)
+    return C
+''')),
+    alternative("contrastive", "set union of parameters; backward, step, then zero_grad", source=swap("contrastive", "train_contrastive", '''
+def train_contrastive(encoder_a, encoder_b, inputs_a, inputs_b, epochs, batch_size, temperature, lr, generator):
+    optimizer = torch.optim.Adam(set(encoder_a.parameters()) | set(encoder_b.parameters()), lr=lr)
+    losses = []
+    n = len(inputs_a)
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            loss = clip_loss(encoder_a(inputs_a[idx]), encoder_b(inputs_b[idx]), temperature)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(float(loss))
+    return losses
+''')),
+    alternative("ppmi", "svd: eigenvectors of M M^T", source=swap("ppmi", "svd_embeddings", '''
+def svd_embeddings(M, dim):
+    M = np.asarray(M, dtype=np.float64)
+    values, vectors = np.linalg.eigh(M @ M.T)          # ascending; the eigenvalues are S^2
+    top = np.argsort(-values)[:dim]
+    return vectors[:, top] * np.clip(values[top], 0, None) ** 0.25
+''')),
+]
