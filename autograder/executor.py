@@ -159,11 +159,20 @@ class Session:
             if kind == "stream":
                 out.text = wire.clip(out.text, max(budget["text"], 0))[:max(budget["text"], 0)]
                 budget["text"] -= len(out.text)
-            elif kind in ("display_data", "execute_result"):
-                size = sum(len(str(v)) for v in out.get("data", {}).values())
+            elif kind in ("display_data", "execute_result"):  # metadata too: a student can make it megabytes
+                size = sum(len(str(v)) for v in out.get("data", {}).values()) + len(str(out.get("metadata", {})))
                 if size > budget["display"]:
                     return False
                 budget["display"] -= size
+            else:  # an error: the student's exception message (repeated in its traceback) can be megabytes
+                out.ename, out.evalue = str(out.get("ename", ""))[:200], str(out.get("evalue", ""))[:2000]
+                lines, left = [], MAX_TEXT  # the traceback keeps its colours (ANSI codes, as Jupyter shows them)
+                for line in list(out.get("traceback", []))[:200]:
+                    if left <= 0:
+                        break
+                    lines.append(str(line)[:left])
+                    left -= len(lines[-1])
+                out.traceback = lines
             outputs.append(out)
         return False
 

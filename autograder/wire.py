@@ -17,6 +17,12 @@ import numpy as np
 
 MAX_MESSAGE = 256 << 20          # bytes in one message
 MAX_STRING = 1 << 20             # characters of one string in an error message or repr
+# Decoding costs what the peer sent, never more: a set or dict whose keys share one hash value costs n**2 / 2
+# comparisons to build (ints k * (2**61 - 1) all hash alike: 200k of them, 7 MB of JSON, are minutes of the
+# examiner's time, outside any deadline), and a range or an empty string array would otherwise expand to
+# gigabytes in the examiner (which has no memory limit) from a few bytes.
+MAX_SAME_HASH = 64               # keys of one set, dict or frame that may share a hash value
+MAX_ELEMENTS = MAX_MESSAGE // 8  # elements a range may expand to: what an array in one message could hold
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128"}
 _HEADER = struct.Struct("!QI")   # total length, json length
@@ -159,18 +165,16 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0):
     if "$tuple" in tree:
         return tuple(decode(v, buffers, tagged, depth + 1) for v in _list(tree["$tuple"]))
     if "$set" in tree:
-        return set(decode(v, buffers, tagged, depth + 1) for v in _list(tree["$set"]))
+        items = _keys([decode(v, buffers, tagged, depth + 1) for v in _list(tree["$set"])])
+        return set(items)
     if "$dict" in tree:
-        out = {}
+        pairs = []
         for pair in _list(tree["$dict"]):
             if not isinstance(pair, list) or len(pair) != 2:
                 raise WireError("bad dict item")
-            key = decode(pair[0], buffers, tagged, depth + 1)
-            try:
-                out[key] = decode(pair[1], buffers, tagged, depth + 1)
-            except TypeError:
-                raise WireError("unhashable dict key") from None
-        return out
+            pairs.append((decode(pair[0], buffers, tagged, depth + 1), decode(pair[1], buffers, tagged, depth + 1)))
+        _keys([k for k, _ in pairs])
+        return dict(pairs)
     if "$bytes" in tree:
         return bytes(_buffer(tree["$bytes"], buffers))
     if "$bigint" in tree:
@@ -186,15 +190,23 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0):
         re_, im = _list(tree["$complex"])
         return complex(float(re_), float(im))
     if "$range" in tree:
-        start, stop, step = (int(v) for v in _list(tree["$range"]))
-        return range(start, stop, step)
+        try:
+            start, stop, step = (int(v) for v in _list(tree["$range"]))
+            value = range(start, stop, step)
+            if len(value) > MAX_ELEMENTS:  # np.asarray of it would fill gigabytes, uninterruptibly
+                raise OverflowError
+        except (ValueError, TypeError, OverflowError):
+            raise WireError(f"bad range or one of more than {MAX_ELEMENTS} elements") from None
+        return value
     if "$frame" in tree:
         import pandas as pd
         names = decode(tree.get("names", []), buffers, tagged, depth + 1)
         columns = [decode(c, buffers, tagged, depth + 1) for c in _list(tree["$frame"])]
         index = decode(tree.get("index", []), buffers, tagged, depth + 1)
-        if not isinstance(names, list) or len(names) != len(columns):
+        if not isinstance(names, list) or len(names) != len(columns) or len(names) > 10_000:
             raise WireError("bad frame")
+        _keys(names, hashable=False)
+        _keys(index if isinstance(index, list) else [], hashable=False)
         try:
             frame = pd.DataFrame({n: c for n, c in zip(names, columns)}, index=index or None)
             frame.columns = names
@@ -204,6 +216,8 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0):
     if "$strarray" in tree:
         items = tree["$strarray"]
         shape = tuple(int(s) for s in _list(tree.get("shape", [])))
+        if items == [] and 0 not in shape:  # np.zeros(shape) would be as large as the peer says
+            raise WireError("bad string array")
         array = np.array(items, dtype=str) if items != [] else np.zeros(shape, dtype=str)
         if array.shape != shape:
             raise WireError("bad string array")
@@ -211,6 +225,22 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0):
     if tagged is not None:
         return tagged(tree)
     raise WireError("unexpected tagged node")
+
+
+def _keys(keys: list, hashable: bool = True) -> list:
+    """`keys` for a set, dict or frame, refused when more than MAX_SAME_HASH of them share one hash value."""
+    from collections import Counter
+    hashes = []
+    for key in keys:
+        try:
+            hashes.append(hash(key))
+        except TypeError:
+            if hashable:
+                raise WireError("unhashable set item or dict key") from None
+    # Hash values are ints that hash to themselves: counting them is linear, whatever the keys.
+    if len(hashes) > MAX_SAME_HASH and max(Counter(hashes).values()) > MAX_SAME_HASH:
+        raise WireError(f"more than {MAX_SAME_HASH} set items or dict keys share one hash value")
+    return keys
 
 
 def _list(value) -> list:

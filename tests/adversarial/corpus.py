@@ -233,6 +233,46 @@ def _cases(course):
         "        _found.append(open(_p, 'rb').read())\n    except OSError:\n        pass\n"
         f"print('SECRET VISIBLE' if any(b'{SECRET}' in e for e in _found) or '{SECRET}' in str(os.environ) "
         "else 'no secret')\n"), 1, None)
+
+    # -- compact data that is cheap to send and costly for the examiner to decode or use (red team) ---------
+    # A set whose ints all hash alike (multiples of 2**61 - 1): building it is quadratic, in the examiner,
+    # outside any deadline. A set subclass iterates over them without the student's kernel building it.
+    cases["hash_collision_set"] = (fill(r, square=SQ_OK, double=(
+        "class _Colliding(set):\n    def __iter__(self):\n        return iter(k * (2**61 - 1) for k in range(1, 200_001))\n"
+        "def double(x):\n    return _Colliding()\n")), 1, None)
+    cases["hash_collision_dict_keys"] = (fill(r, square=SQ_OK, double=(
+        "double = {k * (2**61 - 1): 0 for k in range(1, 3)}\n"  # a name bound to a dict: fetched and decoded
+        "_keys = [k * (2**61 - 1) for k in range(1, 200_001)]\n"
+        "class _Items(list):\n    pass\n"
+        "import builtins\n"
+        "for _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
+        "    _agent = getattr(builtins, _k)\n"
+        "    import autograder.wire as _w\n"
+        "    _orig = _w.encode\n"
+        "    def _enc(value, buffers, other=None, depth=0, _orig=_orig):\n"
+        "        if isinstance(value, dict) and len(value) == 2 and 2**61 - 1 in value:\n"
+        "            return {'$dict': [[_orig(k, buffers), 0] for k in _keys]}\n"
+        "        return _orig(value, buffers, other, depth)\n"
+        "    _w.encode = _enc\n")), 1, None)
+    cases["huge_range"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    return range(500_000_000)  # 4 GB and about 30 s for np.asarray in the examiner\n")),
+        1, None)
+    cases["empty_strarray_huge_shape"] = (attack(
+        "import autograder.wire as _w\n_orig = _w.encode\n"
+        "def _enc(value, buffers, other=None, depth=0):\n"
+        "    if isinstance(value, str) and value == 'tokens!':\n"
+        "        return {'$strarray': [], 'shape': [3_000_000_000]}\n"
+        "    return _orig(value, buffers, other, depth)\n"
+        "_w.encode = _enc\n"
+        "def double(x):\n    return 'tokens!'\n"), 1, None)
+    # An error whose message is tens of megabytes, in a cell of the student's: the worker would carry it into
+    # the autograded notebook (and over Dask) unbounded; the kernel's own formatted traceback repeats it.
+    cases["huge_error_message"] = (fill(r, square=SQ_OK, double=DB_WRONG), 1, None)
+    cases["huge_error_message"][0].cells.insert(6, new_code_cell(
+        "raise ValueError('<script>alert(1)</script>\\x1b[31m' + 'E' * 30_000_000)\n"))
+    cases["huge_display_metadata"] = (attack(
+        "from IPython.display import display\n"
+        "for _i in range(5):\n    display({'text/plain': 'x'}, raw=True, metadata={'m': 'M' * 20_000_000})\n"), 1, None)
     return cases
 
 
