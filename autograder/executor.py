@@ -89,6 +89,7 @@ class Session:
         self.spec = new_spec(limits.isolate, limits.mem_limit, limits.nproc, limits.threads, env)
         self.agent = self.spec["agent_name"]
         self.pid = None
+        self.examiner_pid = None
         self.client = None
         self.examiner: socket.socket | None = None
         self.peak_rss = 0
@@ -96,6 +97,7 @@ class Session:
     def start(self) -> None:
         spawned = self.launcher.spawn(dict(self.spec))
         self.pid = spawned["pid"]
+        self.examiner_pid = spawned.get("examiner_pid")
         if spawned.get("examiner"):
             self.examiner = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.examiner.connect(spawned["examiner"])
@@ -306,6 +308,14 @@ class Session:
             try:
                 self.examiner.close()
             except OSError:
+                pass
+        if self.examiner_pid is not None:
+            # An examiner stuck in C code on a student's data (set() of ints that all hash alike, say) never
+            # reads the closed socket: it would burn a core, outside the sandbox, until the worker ends.
+            try:
+                if self.launcher.status(self.examiner_pid)[0]:
+                    os.kill(self.examiner_pid, signal.SIGKILL)
+            except (ProcessLookupError, RuntimeError, OSError):
                 pass
         self._sample_rss()
         cleanup(self.spec, self.pid)  # the kernel first: then nothing on its sockets can hold the client up

@@ -84,7 +84,7 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
 
     by_gid = {nbg(c).get("grade_id"): i for i, c in enumerate(source_cells) if nbg(c).get("grade_id")}
     by_cellid = {c.get("id"): i for i, c in enumerate(source_cells) if c.get("id")}
-    sub_cells = list(submission_nb.cells)[:MAX_CELLS]
+    sub_cells = [_clean(c) for c in list(submission_nb.cells)[:MAX_CELLS] if isinstance(c, dict)]
     match: dict[int, int] = {}      # submission index -> source index
     how: dict[int, str] = {}        # source index -> how
     taken: set[int] = set()
@@ -199,6 +199,30 @@ def setup_cells(cells) -> list[int]:
             break
         out.append(i)
     return out
+
+
+def _clean(cell):
+    """A submission cell with the types the matching relies on, whatever the file said.
+
+    nbformat reads a notebook whose nbgrader metadata is a string, whose grade_id is a list or whose
+    cell has no cell_type; matching such a cell crashed the worker (the grade lost, and a batch of them
+    stopped). Here it is a cell with a string source, nbgrader metadata only as a dict with a string
+    grade_id, and its id only when it is a string.
+    """
+    kind = cell.get("cell_type")
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    source = source if isinstance(source, str) else ""
+    new = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}.get(
+        kind, nbformat.v4.new_raw_cell)(source)  # any other cell type matches nothing and runs nothing
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
+        new.metadata["nbgrader"] = {"grade_id": meta["grade_id"]}
+    if isinstance(cell.get("id"), str):
+        new["id"] = cell["id"]
+    return new
 
 
 def _plain(cell):

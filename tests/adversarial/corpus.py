@@ -7,7 +7,10 @@ is a regex one of the submission's review flags must match (None: no flags at al
 e.g. a fork bomb may or may not also run into the cell time limit on a loaded machine).
 """
 import copy
+import json
 import uuid
+
+import nbformat
 
 from . import tiny_course as tc
 
@@ -273,12 +276,38 @@ def _cases(course):
     cases["huge_display_metadata"] = (attack(
         "from IPython.display import display\n"
         "for _i in range(5):\n    display({'text/plain': 'x'}, raw=True, metadata={'m': 'M' * 20_000_000})\n"), 1, None)
+    # 40 million zeros as one JSON list (80 MB, under the message limit), sent in place of the agent's reply:
+    # rebuilding them took the examiner about a minute, past the test's time (a grade lost); now it stops
+    # at the deadline.
+    cases["huge_json_list"] = (attack(
+        "import struct\nimport autograder.wire as _w\n"
+        "_body = b'{\"value\":[' + b'0,' * 39_999_999 + b'0]}'\n"
+        "_frame = struct.pack('!QI', len(_body), len(_body)) + _body\n_send = _w.send\n"
+        "def _forged(sock, tree, buffers=None):\n"
+        "    if isinstance(tree, dict) and 'args' in tree:  # the reply to a call of double\n"
+        "        return sock.sendall(_frame)\n"
+        "    return _send(sock, tree, buffers)\n"
+        "_w.send = _forged\n"), 1, r"test_double timed out")
+    # Cells that nbformat reads without complaint but of types the grader did not expect (nbgrader metadata a
+    # string, a grade_id a list, no cell_type, a source that is a number or null): matching them crashed the
+    # worker, so the grade was lost (and a batch of such files stopped as an "infrastructure" failure).
+    odd = json.loads(nbformat.writes(fill(r, square=SQ_OK, double=DB_WRONG)))
+    odd["cells"][1:1] = [
+        {"cell_type": "code", "source": 123, "metadata": {"nbgrader": "test_double"}, "outputs": [],
+         "execution_count": None, "id": "odd-1"},
+        {"source": "x = 1", "metadata": {"nbgrader": {"grade_id": ["double"], "points": "lots"}}, "id": "odd-2"},
+        {"cell_type": "code", "source": None, "metadata": {"nbgrader": {"grade_id": "double", "solution": True}},
+         "outputs": [], "execution_count": None, "id": "odd-3"},
+        {"cell_type": "code", "source": {"a": 1}, "metadata": {}, "outputs": [], "execution_count": None, "id": "odd-4"},
+    ]
+    cases["odd_cell_types"] = (RAW + json.dumps(odd), 1, None)
     return cases
 
 
 SECRET = "CANARYPASSWORD"  # the grader's environment holds DB_URL=postgresql://grader:CANARYPASSWORD@...
 SHM_MARKER = "ag-shm-marker-" + uuid.uuid4().hex[:8]
 SYMLINK = "symlink"
+RAW = "raw json:"  # a case given as the file's text, written as it is
 
 
 def build(course):
@@ -289,6 +318,9 @@ def build(course):
             path = tc.submit(course, name, tc.release_notebook(course))
             path.unlink()
             path.symlink_to(course.source / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb")
+        elif isinstance(nb, str) and nb.startswith(RAW):
+            path = tc.submit(course, name, tc.release_notebook(course))
+            path.write_text(nb[len(RAW):])
         else:
             tc.submit(course, name, nb)
         expected[name] = (score, flag)
