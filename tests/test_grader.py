@@ -291,6 +291,25 @@ def test_intake_maps_files_to_students(tmp_path):
     assert (course.submitted / "alice" / tc.ASSIGNMENT / "tiny.ipynb").is_file()
 
 
+def test_intake_report_never_echoes_a_file_name_raw(tmp_path):
+    """A student names the file: no spreadsheet formula in the CSV, no escape codes on the instructor's terminal."""
+    from autograder.intake import write_report
+
+    course = tc.make_course(tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ('=HYPERLINK("x.invalid","open") tiny.ipynb', "@SUM(1) alice_tiny.ipynb", "\x1b[;=\x07.ipynb"):
+        nbformat.write(tc.release_notebook(course), inbox / name)
+    with pytest.raises(IntakeRefused) as refused:  # the last maps to no one
+        collect(course, tc.ASSIGNMENT, inbox)
+    assert "\x1b" not in str(refused.value)
+    import csv
+    for report in (refused.value.report, collect(course, tc.ASSIGNMENT, inbox, skip_unmapped=True)):
+        rows = list(csv.reader(open(write_report(course, report), newline="")))
+        assert not any(cell[:1] in ("=", "+", "-", "@") or "\x1b" in cell for row in rows for cell in row), rows
+    assert len(rows) == 4
+
+
 def test_intake_refuses_collisions_and_symlinks(tmp_path):
     """Two Moodle files of two Danas never merge into one student; a symlink is never followed."""
     course = tc.make_course(tmp_path / "course")

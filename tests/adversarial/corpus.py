@@ -242,7 +242,8 @@ def _cases(course):
     # outside any deadline. A set subclass iterates over them without the student's kernel building it.
     cases["hash_collision_set"] = (fill(r, square=SQ_OK, double=(
         "class _Colliding(set):\n    def __iter__(self):\n        return iter(k * (2**61 - 1) for k in range(1, 200_001))\n"
-        "def double(x):\n    return _Colliding()\n")), 1, None)
+        "def double(x):\n    return _Colliding()\n")), 1, "any")  # "any": 200k big ints may take the student's
+    # kernel past the 6 s cell limit on a loaded machine (a timeout, the same score)
     cases["hash_collision_dict_keys"] = (fill(r, square=SQ_OK, double=(
         "double = {k * (2**61 - 1): 0 for k in range(1, 3)}\n"  # a name bound to a dict: fetched and decoded
         "_keys = [k * (2**61 - 1) for k in range(1, 200_001)]\n"
@@ -256,7 +257,7 @@ def _cases(course):
         "        if isinstance(value, dict) and len(value) == 2 and 2**61 - 1 in value:\n"
         "            return {'$dict': [[_orig(k, buffers), 0] for k in _keys]}\n"
         "        return _orig(value, buffers, other, depth)\n"
-        "    _w.encode = _enc\n")), 1, None)
+        "    _w.encode = _enc\n")), 1, "any")
     cases["huge_range"] = (fill(r, square=SQ_OK, double=(
         "def double(x):\n    return range(500_000_000)  # 4 GB and about 30 s for np.asarray in the examiner\n")),
         1, None)
