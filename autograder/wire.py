@@ -13,6 +13,7 @@ import json
 import socket
 import struct
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -180,11 +181,11 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0, deadline: float | N
         items = _keys(decode(_list(tree["$set"]), buffers, tagged, depth, deadline))
         return set(items)
     if "$dict" in tree:
-        pairs = decode(_list(tree["$dict"]), buffers, tagged, depth, deadline)  # [k, v] lists: one level deeper
+        pairs = _list(tree["$dict"])
         if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
             raise WireError("bad dict item")
-        _keys([k for k, _ in pairs])
-        return dict(pairs)
+        keys = _keys(decode([k for k, _ in pairs], buffers, tagged, depth, deadline))
+        return dict(zip(keys, decode([v for _, v in pairs], buffers, tagged, depth, deadline)))
     if "$bytes" in tree:
         return bytes(_buffer(tree["$bytes"], buffers))
     if "$bigint" in tree:
@@ -239,14 +240,14 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0, deadline: float | N
 
 def _keys(keys: list, hashable: bool = True) -> list:
     """`keys` for a set, dict or frame, refused when more than MAX_SAME_HASH of them share one hash value."""
-    from collections import Counter
-    hashes = []
-    for key in keys:
-        try:
-            hashes.append(hash(key))
-        except TypeError:
-            if hashable:
-                raise WireError("unhashable set item or dict key") from None
+    if len(keys) <= MAX_SAME_HASH:
+        return keys
+    try:
+        hashes = list(map(hash, keys))
+    except TypeError:
+        if hashable:
+            raise WireError("unhashable set item or dict key") from None
+        hashes = [hash(k) for k in keys if getattr(type(k), "__hash__", None) is not None]
     # Hash values are ints that hash to themselves: counting them is linear, whatever the keys.
     if len(hashes) > MAX_SAME_HASH and max(Counter(hashes).values()) > MAX_SAME_HASH:
         raise WireError(f"more than {MAX_SAME_HASH} set items or dict keys share one hash value")
