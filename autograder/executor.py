@@ -23,6 +23,9 @@ from .settings import Grading
 MAX_OUTPUTS = 50
 MAX_TEXT = 20_000          # characters of stream output per cell
 MAX_DISPLAY = 2_000_000    # bytes of rich display data per cell
+# ... and per notebook: a submission may hold up to 600 cells, each of which could otherwise keep 2 MB (1.2 GB
+# of autograded notebook, carried by the worker and Dask). Outputs never decide a grade; past this, they are dropped.
+MAX_NOTEBOOK_DISPLAY = 40_000_000
 
 
 @dataclass
@@ -93,6 +96,11 @@ class Session:
         self.client = None
         self.examiner: socket.socket | None = None
         self.peak_rss = 0
+        self.display_left = MAX_NOTEBOOK_DISPLAY
+
+    def _budget(self) -> dict:
+        """What one cell's outputs may still add: its own limits, within what is left of the notebook's."""
+        return {"text": MAX_TEXT, "display": min(MAX_DISPLAY, self.display_left)}
 
     def start(self) -> None:
         spawned = self.launcher.spawn(dict(self.spec))
@@ -166,6 +174,7 @@ class Session:
                 if size > budget["display"]:
                     return False
                 budget["display"] -= size
+                self.display_left -= size
             else:  # an error: the student's exception message (repeated in its traceback) can be megabytes
                 out.ename, out.evalue = str(out.get("ename", ""))[:200], str(out.get("evalue", ""))[:2000]
                 lines, left = [], MAX_TEXT  # the traceback keeps its colours (ANSI codes, as Jupyter shows them)
@@ -184,7 +193,7 @@ class Session:
                                      user_expressions=user_expressions or {}, allow_stdin=False)
         deadline = time.monotonic() + timeout
         reply, idle, outputs, interrupted = None, False, [], None
-        budget = {"text": MAX_TEXT, "display": MAX_DISPLAY}
+        budget = self._budget()
         while reply is None or not idle:
             now = time.monotonic()
             if now > deadline:
@@ -221,7 +230,7 @@ class Session:
                                      user_expressions={"a": f"{self.agent}()"})
         wire.send(self.examiner, {"op": "test", "source": source, "names": names, "timeout": timeout})
         deadline = time.monotonic() + timeout
-        outputs, budget = [], {"text": MAX_TEXT, "display": MAX_DISPLAY}
+        outputs, budget = [], self._budget()
         verdict, kernel_reply, cancelled, interrupted, died, idle = None, None, False, False, None, False
         self.examiner.settimeout(0)
         buffer = b""

@@ -108,9 +108,10 @@ def test_outputs_are_bounded(corpus_graded):
     course, _, _, _ = corpus_graded
     path = course.autograded / "flood_the_output" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb"
     assert path.stat().st_size < 200_000, "20 MB of prints reached the autograded notebook"
-    for student in ("huge_error_message", "huge_display_metadata"):  # errors and display metadata are bounded too
+    for student, limit in (("huge_error_message", 2_500_000), ("huge_display_metadata", 2_500_000),
+                           ("many_big_displays", 45_000_000)):  # errors, display metadata, a notebook's displays
         path = course.autograded / student / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb"
-        assert path.stat().st_size < 2_500_000, f"{student}: {path.stat().st_size} bytes of autograded notebook"
+        assert path.stat().st_size < limit, f"{student}: {path.stat().st_size} bytes of autograded notebook"
 
 
 def test_stderr_noise_costs_nothing(corpus_graded):

@@ -302,6 +302,12 @@ def _cases(course):
         {"cell_type": "code", "source": {"a": 1}, "metadata": {}, "outputs": [], "execution_count": None, "id": "odd-4"},
     ]
     cases["odd_cell_types"] = (RAW + json.dumps(odd), 1, None)
+    # Many extra cells, each displaying just under the 2 MB a cell may keep: 60 MB of autograded notebook
+    # (a 600-cell submission: 1.2 GB in the worker and over Dask), where the notebook as a whole keeps 40 MB.
+    many = fill(r, square=SQ_OK, double=DB_WRONG)
+    for _ in range(30):
+        many.cells.insert(6, new_code_cell("from IPython.display import HTML\nHTML('<b>' + 'D' * 1_900_000 + '</b>')\n"))
+    cases["many_big_displays"] = (many, 1, None)
     return cases
 
 
