@@ -274,6 +274,27 @@ def test_reconstruction_rematches_stripped_cells():
     assert not rec.missing
 
 
+def test_reconstruction_work_is_bounded(monkeypatch):
+    """Cells crafted to pass the quick similarity filters (a stub's characters shuffled) cost bounded work."""
+    import random
+
+    from autograder import reconstruct as rc
+
+    source = tc.source_notebook()
+    sub = corpus.strip_metadata(corpus.fill(nbformat.from_dict(source), square=corpus.SQ_OK, double=corpus.DB_OK))
+    rng = random.Random(0)
+    for _ in range(590):  # after the answers (a submission's first 600 cells are read)
+        chars = list(tc.DOUBLE)
+        rng.shuffle(chars)
+        sub.cells.append(nbformat.v4.new_code_cell("".join(chars)))
+    monkeypatch.setattr(rc, "MAX_SIMILARITY_WORK", 10_000_000)  # scaled to the tiny course's short stubs
+    started = time.monotonic()
+    rec = rc.reconstruct(source, source, sub)
+    assert time.monotonic() - started < 120 and any("budget" in note for note in rec.notes)
+    assert {p["grade_id"]: p["source"] for p in rec.plan if p["kind"] == "answer"} == {"square": corpus.SQ_OK,
+                                                                                    "double": corpus.DB_OK}
+
+
 def test_intake_maps_files_to_students(tmp_path):
     course = tc.make_course(tmp_path / "course")
     inbox = tmp_path / "inbox"
