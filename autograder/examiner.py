@@ -189,7 +189,7 @@ class Remote:
         wire.send(self.sock, body, out)
 
     def decode(self, tree, buffers):
-        return wire.decode(tree, buffers, self._tagged)
+        return wire.decode(tree, buffers, self._tagged, deadline=self.deadline)
 
     def _tagged(self, node):
         if "$h" in node:

@@ -23,6 +23,9 @@ from .settings import Grading
 MAX_OUTPUTS = 50
 MAX_TEXT = 20_000          # characters of stream output per cell
 MAX_DISPLAY = 2_000_000    # bytes of rich display data per cell
+# ... and per notebook: a submission may hold up to 600 cells, each of which could otherwise keep 2 MB (1.2 GB
+# of autograded notebook, carried by the worker and Dask). Outputs never decide a grade; past this, they are dropped.
+MAX_NOTEBOOK_DISPLAY = 40_000_000
 
 
 @dataclass
@@ -89,13 +92,20 @@ class Session:
         self.spec = new_spec(limits.isolate, limits.mem_limit, limits.nproc, limits.threads, env)
         self.agent = self.spec["agent_name"]
         self.pid = None
+        self.examiner_pid = None
         self.client = None
         self.examiner: socket.socket | None = None
         self.peak_rss = 0
+        self.display_left = MAX_NOTEBOOK_DISPLAY
+
+    def _budget(self) -> dict:
+        """What one cell's outputs may still add: its own limits, within what is left of the notebook's."""
+        return {"text": MAX_TEXT, "display": min(MAX_DISPLAY, self.display_left)}
 
     def start(self) -> None:
         spawned = self.launcher.spawn(dict(self.spec))
         self.pid = spawned["pid"]
+        self.examiner_pid = spawned.get("examiner_pid")
         if spawned.get("examiner"):
             self.examiner = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.examiner.connect(spawned["examiner"])
@@ -159,11 +169,21 @@ class Session:
             if kind == "stream":
                 out.text = wire.clip(out.text, max(budget["text"], 0))[:max(budget["text"], 0)]
                 budget["text"] -= len(out.text)
-            elif kind in ("display_data", "execute_result"):
-                size = sum(len(str(v)) for v in out.get("data", {}).values())
+            elif kind in ("display_data", "execute_result"):  # metadata too: a student can make it megabytes
+                size = sum(len(str(v)) for v in out.get("data", {}).values()) + len(str(out.get("metadata", {})))
                 if size > budget["display"]:
                     return False
                 budget["display"] -= size
+                self.display_left -= size
+            else:  # an error: the student's exception message (repeated in its traceback) can be megabytes
+                out.ename, out.evalue = str(out.get("ename", ""))[:200], str(out.get("evalue", ""))[:2000]
+                lines, left = [], MAX_TEXT  # the traceback keeps its colours (ANSI codes, as Jupyter shows them)
+                for line in list(out.get("traceback", []))[:200]:
+                    if left <= 0:
+                        break
+                    lines.append(str(line)[:left])
+                    left -= len(lines[-1])
+                out.traceback = lines
             outputs.append(out)
         return False
 
@@ -173,7 +193,7 @@ class Session:
                                      user_expressions=user_expressions or {}, allow_stdin=False)
         deadline = time.monotonic() + timeout
         reply, idle, outputs, interrupted = None, False, [], None
-        budget = {"text": MAX_TEXT, "display": MAX_DISPLAY}
+        budget = self._budget()
         while reply is None or not idle:
             now = time.monotonic()
             if now > deadline:
@@ -210,7 +230,7 @@ class Session:
                                      user_expressions={"a": f"{self.agent}()"})
         wire.send(self.examiner, {"op": "test", "source": source, "names": names, "timeout": timeout})
         deadline = time.monotonic() + timeout
-        outputs, budget = [], {"text": MAX_TEXT, "display": MAX_DISPLAY}
+        outputs, budget = [], self._budget()
         verdict, kernel_reply, cancelled, interrupted, died, idle = None, None, False, False, None, False
         self.examiner.settimeout(0)
         buffer = b""
@@ -297,6 +317,14 @@ class Session:
             try:
                 self.examiner.close()
             except OSError:
+                pass
+        if self.examiner_pid is not None:
+            # An examiner stuck in C code on a student's data (set() of ints that all hash alike, say) never
+            # reads the closed socket: it would burn a core, outside the sandbox, until the worker ends.
+            try:
+                if self.launcher.status(self.examiner_pid)[0]:
+                    os.kill(self.examiner_pid, signal.SIGKILL)
+            except (ProcessLookupError, RuntimeError, OSError):
                 pass
         self._sample_rss()
         cleanup(self.spec, self.pid)  # the kernel first: then nothing on its sockets can hold the client up

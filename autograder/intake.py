@@ -168,7 +168,7 @@ def collect(course: Course, assignment: str, path: Path, roster: list[str] | Non
                 invalid.append((name, problem or "not read"))
             else:
                 entries.append((name, text.encode(), datetime.fromtimestamp(file.lstat().st_mtime, timezone.utc)))
-    report = {"mapped": [], "unmapped": list(invalid)}
+    report = {"mapped": [], "unmapped": [(_shown(name), why) for name, why in invalid]}
     by_key: dict[tuple, list] = {}
     for name, data, mtime in entries:
         if roster is not None:
@@ -176,7 +176,7 @@ def collect(course: Course, assignment: str, path: Path, roster: list[str] | Non
         else:
             student, notebook, why = _student_of(Path(name).stem, notebooks)
         if not student or not notebook:
-            report["unmapped"].append((name, why or "no notebook of the assignment in the file name"))
+            report["unmapped"].append((_shown(name), why or "no notebook of the assignment in the file name"))
             continue
         by_key.setdefault((student, notebook), []).append((name, data, mtime))
     problems = [f"{name}: {why}" for name, why in report["unmapped"]] if not skip_unmapped else []
@@ -185,9 +185,10 @@ def collect(course: Course, assignment: str, path: Path, roster: list[str] | Non
         files.sort(key=lambda e: e[2])
         chosen[key] = files[-1]
         if len(files) > 1:
-            names = ", ".join(f[0] for f in files)
+            names = ", ".join(_shown(f[0]) for f in files)
             if keep_newest:
-                report["unmapped"] += [(f[0], f"another file for {key[0]}/{key[1]} is newer ({files[-1][0]}): kept that one")
+                report["unmapped"] += [(_shown(f[0]), f"another file for {key[0]}/{key[1]} is newer ({_shown(files[-1][0])}): "
+                                                      "kept that one")
                                        for f in files[:-1]]
             else:
                 problems.append(f"{len(files)} files map to student {key[0]} ({key[1]}): {names}")
@@ -203,17 +204,25 @@ def collect(course: Course, assignment: str, path: Path, roster: list[str] | Non
         if not target.is_file() or target.read_bytes() != data:
             target.write_bytes(data)
             (folder / "timestamp.txt").write_text(mtime.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-        report["mapped"].append((name, student, notebook))
+        report["mapped"].append((_shown(name), student, notebook))
     return report
+
+
+def _shown(name: str) -> str:
+    """A file name as reports and messages show it: a student chose it (escape codes, newlines, megabytes)."""
+    from .wire import clip
+    return clip(name, 300).replace("\n", " ")
 
 
 def write_report(course: Course, report: dict) -> Path:
     """grading/intake_report.csv: which file went to which student, and why the others went nowhere."""
+    from .reports import safe_text
     path = course.work / "intake_report.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["file", "student", "notebook", "problem"])
-        out.writerows([name, student, notebook, ""] for name, student, notebook in report["mapped"])
-        out.writerows([name, "", "", why] for name, why in report["unmapped"])
+        # never read as a spreadsheet formula: a student names the file "=HYPERLINK(...).ipynb"
+        out.writerows([safe_text(name), student, notebook, ""] for name, student, notebook in report["mapped"])
+        out.writerows([safe_text(name), "", "", safe_text(why, 600)] for name, why in report["unmapped"])
     return path

@@ -58,14 +58,25 @@ def _norm(text: str) -> str:
 
 MAX_CELLS = 600        # submission cells considered; the rest is dropped (and noted): bounded work
 MAX_COMPARED = 3000    # characters compared per cell
+# Characters compared (len(a) * len(b) over every ratio() computed) in one reconstruction. A whole solution
+# notebook stripped of its metadata costs up to 8.4e9 here (04; minutes on a busy machine); 600 cells crafted
+# to pass the quick filters (stubs with their characters shuffled) cost about 20 times that, in the worker,
+# with no time limit. Past the budget (3x the worst whole notebook), cells are matched by the names they
+# define only, and a note says so.
+MAX_SIMILARITY_WORK = 25_000_000_000
 
 
-def _similarity(a: str, b: str) -> float:
+def _similarity(a: str, b: str, work: list | None = None) -> float:
     a, b = _norm(a)[:MAX_COMPARED], _norm(b)[:MAX_COMPARED]
     if not a and not b:
         return 1.0
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    score = matcher.ratio() if matcher.real_quick_ratio() >= MIN_SIMILARITY and matcher.quick_ratio() >= MIN_SIMILARITY else 0.0
+    score = 0.0
+    if matcher.real_quick_ratio() >= MIN_SIMILARITY and matcher.quick_ratio() >= MIN_SIMILARITY:
+        if work is None or work[0] > 0:
+            score = matcher.ratio()
+            if work is not None:
+                work[0] -= len(a) * len(b)
     names_a, names_b = set(_DEF.findall(a)), set(_DEF.findall(b))
     if names_b:
         score = max(score, 0.5 + 0.5 * len(names_a & names_b) / len(names_b)) if names_a & names_b else score
@@ -84,7 +95,7 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
 
     by_gid = {nbg(c).get("grade_id"): i for i, c in enumerate(source_cells) if nbg(c).get("grade_id")}
     by_cellid = {c.get("id"): i for i, c in enumerate(source_cells) if c.get("id")}
-    sub_cells = list(submission_nb.cells)[:MAX_CELLS]
+    sub_cells = [_clean(c) for c in list(submission_nb.cells)[:MAX_CELLS] if isinstance(c, dict)]
     match: dict[int, int] = {}      # submission index -> source index
     how: dict[int, str] = {}        # source index -> how
     taken: set[int] = set()
@@ -104,15 +115,16 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
             taken.add(i)
     # 3. similarity to the released version (what the student started from)
     candidates = []
+    work = [MAX_SIMILARITY_WORK]
     for k, cell in enumerate(sub_cells):
         if k in match or not cell.source.strip():
             continue
         for i, src in enumerate(source_cells):
             if i in taken or src.cell_type != cell.cell_type:
                 continue
-            score = _similarity(cell.source, released(i).source)
+            score = _similarity(cell.source, released(i).source, work)
             if role(src) == "test":  # a test cell the student kept: compare with the visible part too
-                score = max(score, _similarity(cell.source, src.source))
+                score = max(score, _similarity(cell.source, src.source, work))
             if score >= MIN_SIMILARITY:
                 candidates.append((score, -abs(k / max(len(sub_cells), 1) - i / max(len(source_cells), 1)), k, i))
     for score, _, k, i in sorted(candidates, reverse=True):
@@ -180,6 +192,9 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
             rec.extra += 1
     if len(submission_nb.cells) > MAX_CELLS:
         rec.notes.append(f"only the first {MAX_CELLS} of {len(submission_nb.cells)} cells were read")
+    if work[0] <= 0:
+        rec.notes.append("similarity matching ran out of its budget (many long unmatched cells): later cells were "
+                         "matched by the names they define only, review")
     lost = [h for h in how.values() if h != "grade_id"]
     if lost:
         rec.notes.append(f"{len(lost)} cell(s) re-matched without nbgrader metadata")
@@ -199,6 +214,30 @@ def setup_cells(cells) -> list[int]:
             break
         out.append(i)
     return out
+
+
+def _clean(cell):
+    """A submission cell with the types the matching relies on, whatever the file said.
+
+    nbformat reads a notebook whose nbgrader metadata is a string, whose grade_id is a list or whose
+    cell has no cell_type; matching such a cell crashed the worker (the grade lost, and a batch of them
+    stopped). Here it is a cell with a string source, nbgrader metadata only as a dict with a string
+    grade_id, and its id only when it is a string.
+    """
+    kind = cell.get("cell_type")
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    source = source if isinstance(source, str) else ""
+    new = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}.get(
+        kind, nbformat.v4.new_raw_cell)(source)  # any other cell type matches nothing and runs nothing
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
+        new.metadata["nbgrader"] = {"grade_id": meta["grade_id"]}
+    if isinstance(cell.get("id"), str):
+        new["id"] = cell["id"]
+    return new
 
 
 def _plain(cell):

@@ -12,11 +12,19 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
+from collections import Counter
 
 import numpy as np
 
 MAX_MESSAGE = 256 << 20          # bytes in one message
 MAX_STRING = 1 << 20             # characters of one string in an error message or repr
+# Decoding costs what the peer sent, never more: a set or dict whose keys share one hash value costs n**2 / 2
+# comparisons to build (ints k * (2**61 - 1) all hash alike: 200k of them, 7 MB of JSON, are minutes of the
+# examiner's time, outside any deadline), and a range or an empty string array would otherwise expand to
+# gigabytes in the examiner (which has no memory limit) from a few bytes.
+MAX_SAME_HASH = 64               # keys of one set, dict or frame that may share a hash value
+MAX_ELEMENTS = MAX_MESSAGE // 8  # elements a range may expand to: what an array in one message could hold
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128"}
 _HEADER = struct.Struct("!QI")   # total length, json length
@@ -144,33 +152,40 @@ def unpack(data: bytes, json_len: int) -> tuple:
     return tree, buffers
 
 
-def decode(tree, buffers: list, tagged=None, depth: int = 0):
-    """Rebuild plain data from `tree`; `tagged(node)` resolves handles and references (else WireError)."""
+def decode(tree, buffers: list, tagged=None, depth: int = 0, deadline: float | None = None):
+    """Rebuild plain data from `tree`; `tagged(node)` resolves handles and references (else WireError).
+
+    Past `deadline` (time.monotonic()) it stops with a WireError: 100 million numbers in one message take
+    minutes to rebuild, and the examiner must still answer within the test's time.
+    """
     if depth > 100:
         raise WireError("data nested too deep")
     if tree is None or isinstance(tree, (bool, int, float, str)):
         return tree
     if isinstance(tree, list):
-        return [decode(v, buffers, tagged, depth + 1) for v in tree]
+        if deadline is None or len(tree) <= 64:
+            return [decode(v, buffers, tagged, depth + 1, deadline) for v in tree]
+        out = []
+        for start in range(0, len(tree), 4096):  # a look at the clock every 4096 items (at most ~0.3 s apart)
+            if time.monotonic() > deadline:
+                raise WireError("the data took too long to decode (out of time)")
+            out += [decode(v, buffers, tagged, depth + 1, deadline) for v in tree[start:start + 4096]]
+        return out
     if not isinstance(tree, dict):
         raise WireError("unexpected node")
     if "$nd" in tree:
         return _decode_array(tree, buffers)
     if "$tuple" in tree:
-        return tuple(decode(v, buffers, tagged, depth + 1) for v in _list(tree["$tuple"]))
+        return tuple(decode(_list(tree["$tuple"]), buffers, tagged, depth, deadline))
     if "$set" in tree:
-        return set(decode(v, buffers, tagged, depth + 1) for v in _list(tree["$set"]))
+        items = _keys(decode(_list(tree["$set"]), buffers, tagged, depth, deadline))
+        return set(items)
     if "$dict" in tree:
-        out = {}
-        for pair in _list(tree["$dict"]):
-            if not isinstance(pair, list) or len(pair) != 2:
-                raise WireError("bad dict item")
-            key = decode(pair[0], buffers, tagged, depth + 1)
-            try:
-                out[key] = decode(pair[1], buffers, tagged, depth + 1)
-            except TypeError:
-                raise WireError("unhashable dict key") from None
-        return out
+        pairs = _list(tree["$dict"])
+        if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+            raise WireError("bad dict item")
+        keys = _keys(decode([k for k, _ in pairs], buffers, tagged, depth, deadline))
+        return dict(zip(keys, decode([v for _, v in pairs], buffers, tagged, depth, deadline)))
     if "$bytes" in tree:
         return bytes(_buffer(tree["$bytes"], buffers))
     if "$bigint" in tree:
@@ -186,15 +201,23 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0):
         re_, im = _list(tree["$complex"])
         return complex(float(re_), float(im))
     if "$range" in tree:
-        start, stop, step = (int(v) for v in _list(tree["$range"]))
-        return range(start, stop, step)
+        try:
+            start, stop, step = (int(v) for v in _list(tree["$range"]))
+            value = range(start, stop, step)
+            if len(value) > MAX_ELEMENTS:  # np.asarray of it would fill gigabytes, uninterruptibly
+                raise OverflowError
+        except (ValueError, TypeError, OverflowError):
+            raise WireError(f"bad range or one of more than {MAX_ELEMENTS} elements") from None
+        return value
     if "$frame" in tree:
         import pandas as pd
-        names = decode(tree.get("names", []), buffers, tagged, depth + 1)
-        columns = [decode(c, buffers, tagged, depth + 1) for c in _list(tree["$frame"])]
-        index = decode(tree.get("index", []), buffers, tagged, depth + 1)
-        if not isinstance(names, list) or len(names) != len(columns):
+        names = decode(tree.get("names", []), buffers, tagged, depth + 1, deadline)
+        columns = decode(_list(tree["$frame"]), buffers, tagged, depth, deadline)
+        index = decode(tree.get("index", []), buffers, tagged, depth + 1, deadline)
+        if not isinstance(names, list) or len(names) != len(columns) or len(names) > 10_000:
             raise WireError("bad frame")
+        _keys(names, hashable=False)
+        _keys(index if isinstance(index, list) else [], hashable=False)
         try:
             frame = pd.DataFrame({n: c for n, c in zip(names, columns)}, index=index or None)
             frame.columns = names
@@ -204,6 +227,8 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0):
     if "$strarray" in tree:
         items = tree["$strarray"]
         shape = tuple(int(s) for s in _list(tree.get("shape", [])))
+        if items == [] and 0 not in shape:  # np.zeros(shape) would be as large as the peer says
+            raise WireError("bad string array")
         array = np.array(items, dtype=str) if items != [] else np.zeros(shape, dtype=str)
         if array.shape != shape:
             raise WireError("bad string array")
@@ -211,6 +236,22 @@ def decode(tree, buffers: list, tagged=None, depth: int = 0):
     if tagged is not None:
         return tagged(tree)
     raise WireError("unexpected tagged node")
+
+
+def _keys(keys: list, hashable: bool = True) -> list:
+    """`keys` for a set, dict or frame, refused when more than MAX_SAME_HASH of them share one hash value."""
+    if len(keys) <= MAX_SAME_HASH:
+        return keys
+    try:
+        hashes = list(map(hash, keys))
+    except TypeError:
+        if hashable:
+            raise WireError("unhashable set item or dict key") from None
+        hashes = [hash(k) for k in keys if getattr(type(k), "__hash__", None) is not None]
+    # Hash values are ints that hash to themselves: counting them is linear, whatever the keys.
+    if len(hashes) > MAX_SAME_HASH and max(Counter(hashes).values()) > MAX_SAME_HASH:
+        raise WireError(f"more than {MAX_SAME_HASH} set items or dict keys share one hash value")
+    return keys
 
 
 def _list(value) -> list:

@@ -52,6 +52,26 @@ def test_decoding_refuses_anything_but_plain_data():
         wire.decode({"$h": 1}, [])
 
 
+def test_decoding_costs_what_was_sent():
+    """Compact data that would cost the examiner minutes or gigabytes is refused, quickly (red team)."""
+    import time
+
+    colliding = [k * (2**61 - 1) for k in range(1, 100_001)]  # all hash alike: a set of them is quadratic
+    started = time.monotonic()
+    for tree in ({"$set": [{"$bigint": str(k)} for k in colliding]},
+                 {"$dict": [[{"$bigint": str(k)}, 0] for k in colliding]},
+                 {"$range": [0, 10**12, 1]},                      # np.asarray of it: 8 TB
+                 {"$strarray": [], "shape": [3_000_000_000]}):   # an "empty" array of 3e9 strings
+        with pytest.raises(wire.WireError):
+            wire.decode(tree, [])
+    with pytest.raises(wire.WireError, match="out of time"):  # 10 million numbers, past the deadline
+        wire.decode([0] * 10_000_000, [], deadline=time.monotonic() - 1)
+    assert time.monotonic() - started < 5
+    assert roundtrip({k: k for k in range(100_000)})[99_999] == 99_999 and roundtrip(set(range(1000))) == set(range(1000))
+    assert roundtrip(range(10**6)) == range(10**6) and roundtrip(np.array([], dtype=str).reshape(0, 3)).shape == (0, 3)
+    assert wire.decode([[1, 2]] * 1000, [], deadline=time.monotonic() + 60) == [[1, 2]] * 1000
+
+
 def test_student_names_follow_the_notebooks_own_order():
     cells = [
         {"kind": "locked", "source": "import numpy as np\nW = np.eye(2)\ndef ref(x):\n    return x"},

@@ -108,6 +108,10 @@ def test_outputs_are_bounded(corpus_graded):
     course, _, _, _ = corpus_graded
     path = course.autograded / "flood_the_output" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb"
     assert path.stat().st_size < 200_000, "20 MB of prints reached the autograded notebook"
+    for student, limit in (("huge_error_message", 2_500_000), ("huge_display_metadata", 2_500_000),
+                           ("many_big_displays", 45_000_000)):  # errors, display metadata, a notebook's displays
+        path = course.autograded / student / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb"
+        assert path.stat().st_size < limit, f"{student}: {path.stat().st_size} bytes of autograded notebook"
 
 
 def test_stderr_noise_costs_nothing(corpus_graded):
@@ -270,6 +274,27 @@ def test_reconstruction_rematches_stripped_cells():
     assert not rec.missing
 
 
+def test_reconstruction_work_is_bounded(monkeypatch):
+    """Cells crafted to pass the quick similarity filters (a stub's characters shuffled) cost bounded work."""
+    import random
+
+    from autograder import reconstruct as rc
+
+    source = tc.source_notebook()
+    sub = corpus.strip_metadata(corpus.fill(nbformat.from_dict(source), square=corpus.SQ_OK, double=corpus.DB_OK))
+    rng = random.Random(0)
+    for _ in range(590):  # after the answers (a submission's first 600 cells are read)
+        chars = list(tc.DOUBLE)
+        rng.shuffle(chars)
+        sub.cells.append(nbformat.v4.new_code_cell("".join(chars)))
+    monkeypatch.setattr(rc, "MAX_SIMILARITY_WORK", 10_000_000)  # scaled to the tiny course's short stubs
+    started = time.monotonic()
+    rec = rc.reconstruct(source, source, sub)
+    assert time.monotonic() - started < 120 and any("budget" in note for note in rec.notes)
+    assert {p["grade_id"]: p["source"] for p in rec.plan if p["kind"] == "answer"} == {"square": corpus.SQ_OK,
+                                                                                    "double": corpus.DB_OK}
+
+
 def test_intake_maps_files_to_students(tmp_path):
     course = tc.make_course(tmp_path / "course")
     inbox = tmp_path / "inbox"
@@ -286,6 +311,25 @@ def test_intake_maps_files_to_students(tmp_path):
     assert sorted(s for _, s, _ in report["mapped"]) == ["alice", "bob"]
     assert [name for name, _ in report["unmapped"]] == ["Copy of tiny (1).ipynb"]
     assert (course.submitted / "alice" / tc.ASSIGNMENT / "tiny.ipynb").is_file()
+
+
+def test_intake_report_never_echoes_a_file_name_raw(tmp_path):
+    """A student names the file: no spreadsheet formula in the CSV, no escape codes on the instructor's terminal."""
+    from autograder.intake import write_report
+
+    course = tc.make_course(tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ('=HYPERLINK("x.invalid","open") tiny.ipynb', "@SUM(1) alice_tiny.ipynb", "\x1b[;=\x07.ipynb"):
+        nbformat.write(tc.release_notebook(course), inbox / name)
+    with pytest.raises(IntakeRefused) as refused:  # the last maps to no one
+        collect(course, tc.ASSIGNMENT, inbox)
+    assert "\x1b" not in str(refused.value)
+    import csv
+    for report in (refused.value.report, collect(course, tc.ASSIGNMENT, inbox, skip_unmapped=True)):
+        rows = list(csv.reader(open(write_report(course, report), newline="")))
+        assert not any(cell[:1] in ("=", "+", "-", "@") or "\x1b" in cell for row in rows for cell in row), rows
+    assert len(rows) == 4
 
 
 def test_intake_refuses_collisions_and_symlinks(tmp_path):

@@ -7,7 +7,10 @@ is a regex one of the submission's review flags must match (None: no flags at al
 e.g. a fork bomb may or may not also run into the cell time limit on a loaded machine).
 """
 import copy
+import json
 import uuid
+
+import nbformat
 
 from . import tiny_course as tc
 
@@ -233,12 +236,85 @@ def _cases(course):
         "        _found.append(open(_p, 'rb').read())\n    except OSError:\n        pass\n"
         f"print('SECRET VISIBLE' if any(b'{SECRET}' in e for e in _found) or '{SECRET}' in str(os.environ) "
         "else 'no secret')\n"), 1, None)
+
+    # -- compact data that is cheap to send and costly for the examiner to decode or use (red team) ---------
+    # A set whose ints all hash alike (multiples of 2**61 - 1): building it is quadratic, in the examiner,
+    # outside any deadline. A set subclass iterates over them without the student's kernel building it.
+    cases["hash_collision_set"] = (fill(r, square=SQ_OK, double=(
+        "class _Colliding(set):\n    def __iter__(self):\n        return iter(k * (2**61 - 1) for k in range(1, 200_001))\n"
+        "def double(x):\n    return _Colliding()\n")), 1, "any")  # "any": 200k big ints may take the student's
+    # kernel past the 6 s cell limit on a loaded machine (a timeout, the same score)
+    cases["hash_collision_dict_keys"] = (fill(r, square=SQ_OK, double=(
+        "double = {k * (2**61 - 1): 0 for k in range(1, 3)}\n"  # a name bound to a dict: fetched and decoded
+        "_keys = [k * (2**61 - 1) for k in range(1, 200_001)]\n"
+        "class _Items(list):\n    pass\n"
+        "import builtins\n"
+        "for _k in [k for k in dir(builtins) if k.startswith('_ag_')]:\n"
+        "    _agent = getattr(builtins, _k)\n"
+        "    import autograder.wire as _w\n"
+        "    _orig = _w.encode\n"
+        "    def _enc(value, buffers, other=None, depth=0, _orig=_orig):\n"
+        "        if isinstance(value, dict) and len(value) == 2 and 2**61 - 1 in value:\n"
+        "            return {'$dict': [[_orig(k, buffers), 0] for k in _keys]}\n"
+        "        return _orig(value, buffers, other, depth)\n"
+        "    _w.encode = _enc\n")), 1, "any")
+    cases["huge_range"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    return range(500_000_000)  # 4 GB and about 30 s for np.asarray in the examiner\n")),
+        1, None)
+    cases["empty_strarray_huge_shape"] = (attack(
+        "import autograder.wire as _w\n_orig = _w.encode\n"
+        "def _enc(value, buffers, other=None, depth=0):\n"
+        "    if isinstance(value, str) and value == 'tokens!':\n"
+        "        return {'$strarray': [], 'shape': [3_000_000_000]}\n"
+        "    return _orig(value, buffers, other, depth)\n"
+        "_w.encode = _enc\n"
+        "def double(x):\n    return 'tokens!'\n"), 1, None)
+    # An error whose message is tens of megabytes, in a cell of the student's: the worker would carry it into
+    # the autograded notebook (and over Dask) unbounded; the kernel's own formatted traceback repeats it.
+    cases["huge_error_message"] = (fill(r, square=SQ_OK, double=DB_WRONG), 1, None)
+    cases["huge_error_message"][0].cells.insert(6, new_code_cell(
+        "raise ValueError('<script>alert(1)</script>\\x1b[31m' + 'E' * 30_000_000)\n"))
+    cases["huge_display_metadata"] = (attack(
+        "from IPython.display import display\n"
+        "for _i in range(5):\n    display({'text/plain': 'x'}, raw=True, metadata={'m': 'M' * 20_000_000})\n"), 1, None)
+    # 40 million zeros as one JSON list (80 MB, under the message limit), sent in place of the agent's reply:
+    # rebuilding them took the examiner about a minute, past the test's time (a grade lost); now it stops
+    # at the deadline.
+    cases["huge_json_list"] = (attack(
+        "import struct\nimport autograder.wire as _w\n"
+        "_body = b'{\"value\":[' + b'0,' * 39_999_999 + b'0]}'\n"
+        "_frame = struct.pack('!QI', len(_body), len(_body)) + _body\n_send = _w.send\n"
+        "def _forged(sock, tree, buffers=None):\n"
+        "    if isinstance(tree, dict) and 'args' in tree:  # the reply to a call of double\n"
+        "        return sock.sendall(_frame)\n"
+        "    return _send(sock, tree, buffers)\n"
+        "_w.send = _forged\n"), 1, r"test_double timed out")
+    # Cells that nbformat reads without complaint but of types the grader did not expect (nbgrader metadata a
+    # string, a grade_id a list, no cell_type, a source that is a number or null): matching them crashed the
+    # worker, so the grade was lost (and a batch of such files stopped as an "infrastructure" failure).
+    odd = json.loads(nbformat.writes(fill(r, square=SQ_OK, double=DB_WRONG)))
+    odd["cells"][1:1] = [
+        {"cell_type": "code", "source": 123, "metadata": {"nbgrader": "test_double"}, "outputs": [],
+         "execution_count": None, "id": "odd-1"},
+        {"source": "x = 1", "metadata": {"nbgrader": {"grade_id": ["double"], "points": "lots"}}, "id": "odd-2"},
+        {"cell_type": "code", "source": None, "metadata": {"nbgrader": {"grade_id": "double", "solution": True}},
+         "outputs": [], "execution_count": None, "id": "odd-3"},
+        {"cell_type": "code", "source": {"a": 1}, "metadata": {}, "outputs": [], "execution_count": None, "id": "odd-4"},
+    ]
+    cases["odd_cell_types"] = (RAW + json.dumps(odd), 1, None)
+    # Many extra cells, each displaying just under the 2 MB a cell may keep: 60 MB of autograded notebook
+    # (a 600-cell submission: 1.2 GB in the worker and over Dask), where the notebook as a whole keeps 40 MB.
+    many = fill(r, square=SQ_OK, double=DB_WRONG)
+    for _ in range(30):
+        many.cells.insert(6, new_code_cell("from IPython.display import HTML\nHTML('<b>' + 'D' * 1_900_000 + '</b>')\n"))
+    cases["many_big_displays"] = (many, 1, None)
     return cases
 
 
 SECRET = "CANARYPASSWORD"  # the grader's environment holds DB_URL=postgresql://grader:CANARYPASSWORD@...
 SHM_MARKER = "ag-shm-marker-" + uuid.uuid4().hex[:8]
 SYMLINK = "symlink"
+RAW = "raw json:"  # a case given as the file's text, written as it is
 
 
 def build(course):
@@ -249,6 +325,9 @@ def build(course):
             path = tc.submit(course, name, tc.release_notebook(course))
             path.unlink()
             path.symlink_to(course.source / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb")
+        elif isinstance(nb, str) and nb.startswith(RAW):
+            path = tc.submit(course, name, tc.release_notebook(course))
+            path.write_text(nb[len(RAW):])
         else:
             tc.submit(course, name, nb)
         expected[name] = (score, flag)
