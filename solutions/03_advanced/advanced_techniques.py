@@ -546,6 +546,11 @@ ref_before = mrr_at_10(Q_test @ P_all.T, gold)
 assert abs(before["test_cosine_mrr@10"] - ref_before) < 2e-3, (
     f"the evaluator gives the base model MRR@10 {before['test_cosine_mrr@10']:.4f}, the same ranking by hand {ref_before:.4f}: "
     "check the corpus (all articles), the relevant documents (each qid -> {its pid}) and mrr_at_k=[10]")
+S_ref = Q_test @ P_all.T
+recall_ref = float(np.mean((S_ref > S_ref[np.arange(len(gold)), gold][:, None]).sum(axis=1) < 10))
+assert abs(before["test_cosine_recall@10"] - recall_ref) < 0.011, (
+    f"the evaluator gives the base model recall@10 {before['test_cosine_recall@10']:.4f}, by hand {recall_ref:.4f} (the share "
+    "of questions whose article is in the top 10): relevant_docs maps each qid to the SET {its pid}, not to the pid string")
 assert after["test_cosine_recall@10"] >= before["test_cosine_recall@10"], "recall@10 dropped after fine-tuning"
 # The saved model is the tuned one: reloaded embeddings equal the returned model's, and differ from the base.
 probe = ["KBS build hung in pending forever", "Kestrel: quotas."]

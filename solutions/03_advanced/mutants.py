@@ -270,10 +270,8 @@ def pca(X, k):
                      "total = total + w * (F.cross_entropy(scale * a @ c.T, labels) + F.cross_entropy(scale * c[:len(a)] @ a.T, labels)) / 2")]),
     mutant("models", "rt: timer also runs over the questions",
            replace=[("    Q = unit(questions)\n    start = time.perf_counter()\n", "    start = time.perf_counter()\n    Q = unit(questions)\n")]),
-    mutant("models", "rt: KMeans without random_state",
-           replace=[("n_init=10, random_state=0).fit_predict(Q)", "n_init=10).fit_predict(Q)")]),
-    mutant("models", "rt: KMeans with the default n_init",
-           replace=[("n_init=10, random_state=0).fit_predict(Q)", "random_state=0).fit_predict(Q)")]),
+    # (KMeans without random_state or with the default n_init is no mutant here: on well-separated groups every
+    # seed finds the same clusters, and on ambiguous ones the difference is seed noise, not a mistake to grade.)
     mutant("models", "rt: both sentence lists in one encode call",
            replace=[("cosines = np.sum(unit(s1) * unit(s2), axis=1)",
                      "both = unit(list(s1) + list(s2))\n    cosines = np.sum(both[:len(s1)] * both[len(s1):], axis=1)")]),
