@@ -282,6 +282,9 @@ def pca(X, k):
     mutant("pca", "rt: projection = U (whitened)",
            replace=[("return Xc @ Vt[:k].T,", "return U[:, :k],")]),
     # (t-SNE with a fixed seed is no mutant: with init="pca" its result does not depend on random_state.)
+    # Known escapes: t-SNE's arguments are checked only by its neighbourhood score on X_vis. An exact comparison with a
+    # reference run fails right answers (float32 and float64 input give layouts that share 87% of their 5 nearest
+    # neighbours on a 100-point set, 34% on noise) and a reference t-SNE per submission costs seconds of grading.
     mutant("projection", "rt: t-SNE random init",
            replace=[('TSNE(n_components=2, init="pca",', 'TSNE(n_components=2, init="random",')]),
     mutant("projection", "rt: t-SNE perplexity 5",
