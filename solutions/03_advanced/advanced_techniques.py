@@ -52,7 +52,8 @@
 # **How this works.** Write your code where it says `YOUR CODE HERE` (delete the `raise NotImplementedError()`).
 # Each exercise has a visible test you can run; hidden tests check edge cases when the notebook is graded. The
 # tests of one exercise never depend on your answer to another: where a part needs an earlier result, it uses
-# the Setup's. Run the whole notebook top to bottom (*Restart & Run All*) before you submit.
+# the Setup's. No function may change the arrays it is given (the notebook reuses them): build new ones, or work on
+# a copy. Run the whole notebook top to bottom (*Restart & Run All*) before you submit.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "setup-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Setup
@@ -109,9 +110,9 @@ passage_row = {pid: i for i, pid in enumerate(passages.pid)}
 gold = np.array([passage_row[p] for p in test_q.pid])  # row of P_all relevant to each test question
 X_vis = np.vstack([P_all, Q_test])  # parts 6-7: the 160 articles and the 96 test questions
 # UMAP compiles its numba code on first use (about 6 s): do it once here, on a small random set, so that parts 6-7
-# do not pay it. One thread (n_jobs=1), like everything before a fork.
-umap.UMAP(n_components=2, random_state=0, n_neighbors=15, n_jobs=1).fit_transform(
-    np.random.default_rng(0).normal(size=(100, X_vis.shape[1])).astype(np.float32))
+# do not pay it. One thread (n_jobs=1), like everything before a fork. Part 7's test compares with its result.
+X_warm = np.random.default_rng(0).normal(size=(100, X_vis.shape[1])).astype(np.float32)
+umap_warm = umap.UMAP(n_components=2, random_state=0, n_neighbors=15, n_jobs=1).fit_transform(X_warm)
 
 
 def mrr_at_10(scores, gold):
@@ -537,12 +538,19 @@ for qid in test_q.qid[:4]:
         f"the evaluator's text of question {qid} is not the question's text"
 dev_eval = make_evaluator(queries, passages, "dev")
 assert sorted(dev_eval.queries_ids) == sorted(queries.qid[queries.split == "dev"]), "make_evaluator must use the split it is given"
+assert dev_eval.name == "dev", (f"make_evaluator(queries, passages, 'dev') is named {dev_eval.name!r}: pass name=split "
+                                "(its results are keyed '<name>_cosine_mrr@10')")
 assert len(dev_eval.corpus_ids) == len(passages), "the dev evaluator's corpus must be the whole knowledge base too"
 assert "test_cosine_recall@10" in after and "test_cosine_mrr@10" in after, "evaluate MRR@10 and recall@10, with name=split"
 ref_before = mrr_at_10(Q_test @ P_all.T, gold)
 assert abs(before["test_cosine_mrr@10"] - ref_before) < 2e-3, (
     f"the evaluator gives the base model MRR@10 {before['test_cosine_mrr@10']:.4f}, the same ranking by hand {ref_before:.4f}: "
     "check the corpus (all articles), the relevant documents (each qid -> {its pid}) and mrr_at_k=[10]")
+S_ref = Q_test @ P_all.T
+recall_ref = float(np.mean((S_ref > S_ref[np.arange(len(gold)), gold][:, None]).sum(axis=1) < 10))
+assert abs(before["test_cosine_recall@10"] - recall_ref) < 0.011, (
+    f"the evaluator gives the base model recall@10 {before['test_cosine_recall@10']:.4f}, by hand {recall_ref:.4f} (the share "
+    "of questions whose article is in the top 10): relevant_docs maps each qid to the SET {its pid}, not to the pid string")
 assert after["test_cosine_recall@10"] >= before["test_cosine_recall@10"], "recall@10 dropped after fine-tuning"
 # The saved model is the tuned one: reloaded embeddings equal the returned model's, and differ from the base.
 probe = ["KBS build hung in pending forever", "Kestrel: quotas."]
@@ -591,7 +599,7 @@ assert_close(ret_d.encode(toy_probe), start_d, "learning_rate=0 must leave the m
 def truncate(X, d):
     """Keep the first d coordinates of every row and rescale each row to unit length.
 
-    X: array of shape (n, D), float32 or float64; d: int, 1 <= d <= D.
+    X: array of shape (n, D), float32 or float64; d: int, 1 <= d <= D. X itself is left unchanged.
     Returns: np.ndarray of shape (n, d), float, rows of unit length (a row whose first d coordinates are all
              zero stays zero: no NaN).
     """
@@ -617,7 +625,7 @@ def calibrate_int8(X):
 def quantize_int8(X, lo, hi):
     """int8 codes: round((x - lo) / (hi - lo) * 255) - 128 per dimension, x clipped to [lo, hi] first.
 
-    X: array of shape (n, D), float32 or float64; lo, hi: arrays of shape (D,) with hi > lo.
+    X: array of shape (n, D), float32 or float64, left unchanged; lo, hi: arrays of shape (D,) with hi > lo.
     round() is round-half-to-even (np.round) or half-up: both are accepted.
     Returns: np.ndarray of dtype np.int8, shape (n, D).
     """
@@ -678,6 +686,10 @@ for d_h in (5, 1, 16):
                  hint="a truncated unit vector is no longer unit length: renormalise every ROW")
     assert_close(T_h, X_h[:, :d_h] / np.linalg.norm(X_h[:, :d_h], axis=1, keepdims=True), f"truncate(X, {d_h})",
                  rtol=1e-4, atol=1e-5, hint="the first d coordinates of each row, divided by their own length")
+X_keep = X_h.copy()
+truncate(X_keep, 5)
+assert np.array_equal(X_keep, X_h), ("truncate(X, 5) changed X itself (its first 5 columns were rescaled in place): "
+                                     "X[:, :d] is a view of X, so divide into a NEW array")
 Z_h = as_array(truncate([[0.0, 0.0, 2.0], [0.0, 3.0, 1.0]], 1), "truncate([[0, 0, 2], [0, 3, 1]], 1)", shape=(2, 1))
 assert_close(Z_h, [[0.0], [0.0]], "truncate([[0, 0, 2], [0, 3, 1]], 1): rows whose kept part is all zeros",
              hint="a row that is all zeros after truncation stays zero (no division by zero, no NaN)")
@@ -720,6 +732,8 @@ assert (err <= step / 2 * (1 + 1e-3) + 1e-6).all(), (
 X_out = np.array([[-1.0, 0.0, -50.0, 100.0, 1000.0]])
 assert_close(quantize_int8(X_out, lo_h, hi_h), [[-128, -128, -128, 127, 127]], "quantize_int8 of values outside the range",
              hint="clip to [lo, hi] first: int8 codes wrap around otherwise")
+assert np.array_equal(X_out, [[-1.0, 0.0, -50.0, 100.0, 1000.0]]), (
+    f"quantize_int8 changed the array it was given to {X_out.tolist()}: clip a copy (np.clip(X, lo, hi), not out=X)")
 # The text's claims, on the Setup's embeddings: int8 costs next to nothing, and beats truncation to the same size.
 lo_, hi_ = P_all.min(axis=0), P_all.max(axis=0)
 rt_ = lambda M: (np.round((np.clip(M, lo_, hi_) - lo_) / (hi_ - lo_) * 255)) / 255 * (hi_ - lo_) + lo_  # noqa: E731
@@ -1151,6 +1165,8 @@ check_evaluate(0, 3, 3, 6, 8, 10, "3-d toy encoder: 18 questions in 3 groups of 
 ### BEGIN HIDDEN TESTS
 check_evaluate(1, 5, 4, 5, 20, 25, "5-d toy encoder: 20 questions in 4 groups of 5, 20 articles, 25 pairs")
 check_evaluate(2, 7, 2, 9, 40, 8, "7-d toy encoder: 18 questions in 2 groups of 9, 40 articles, 8 pairs")
+# Many questions, few articles: a timer that also runs over the questions is far off here.
+check_evaluate(4, 4, 4, 10, 6, 5, "4-d toy encoder: 40 questions in 4 groups of 10, 6 articles, 5 pairs")
 # Each list is encoded once (a model is expensive), and the gold list of a task can come as a list.
 tasks_l, encode_l, calls_l = toy_tasks(3, 4, 3, 4, 10, 12)
 tasks_l["retrieval"] = (tasks_l["retrieval"][0], tasks_l["retrieval"][1], [int(g) for g in tasks_l["retrieval"][2]])
@@ -1190,7 +1206,7 @@ assert_close(got_l["retrieval"], ref_evaluate(encode_l, tasks_l)["retrieval"], "
 def pca(X, k):
     """Principal component analysis by SVD of the centred data.
 
-    X: array of shape (n, D); k: int, 1 <= k <= min(n, D).
+    X: array of shape (n, D), left unchanged (centre a copy); k: int, 1 <= k <= min(n, D).
     Returns: (Z, components, ratio):
       Z: np.ndarray (n, k), the centred data projected on the first k components;
       components: np.ndarray (k, D), unit-length principal directions, largest variance first;
@@ -1232,6 +1248,9 @@ for k_h in (3, 1, 6):
     same_up_to_sign(Z, ref.transform(X_off), f"projection (k={k_h}) of data far from the origin (centre first!)", axis=0)
     assert_close(r, ref.explained_variance_ratio_, f"ratio (k={k_h}), data far from the origin", rtol=1e-3,
                  hint="sigma_i^2 over the sum of ALL sigma_j^2, of the centred data")
+X_keep = X_off.copy()
+pca(X_keep, 2)
+assert np.array_equal(X_keep, X_off), "pca(X, 2) changed X itself (centred in place?): centre a copy, Xc = X - X.mean(axis=0)"
 X_wide = rng.normal(size=(8, 20)) * np.linspace(3.0, 0.5, 20)  # fewer points than dimensions
 Z, C, r = pca(X_wide, 4)
 ref = PCA(4).fit(X_wide)
@@ -1411,10 +1430,13 @@ X_small = np.random.default_rng(10).normal(size=(100, 10)).astype(np.float32) * 
 assert_close(np.abs(as_array(project_2d(X_small, "pca"), "project_2d(X, 'pca')", shape=(100, 2))),
              np.abs(PCA(2).fit_transform(X_small)), "project_2d(X, 'pca')", rtol=1e-3, atol=1e-4,
              hint="scikit-learn's PCA(n_components=2).fit_transform(X)")
-u0 = as_array(project_2d(X_small, "umap", seed=0), "project_2d(X, 'umap', seed=0)", shape=(100, 2))
-u0b = as_array(project_2d(X_small, "umap", seed=0), "project_2d(X, 'umap', seed=0) again", shape=(100, 2))
-u3 = as_array(project_2d(X_small, "umap", seed=3), "project_2d(X, 'umap', seed=3)", shape=(100, 2))
-assert np.allclose(u0, u0b, atol=1e-4), "project_2d(X, 'umap', seed=0) twice gave different results: pass random_state=seed"
+# The Setup's UMAP warm-up ran umap.UMAP(random_state=0) (other arguments at their defaults) on X_warm: with a seed
+# UMAP runs on one thread and repeats itself exactly.
+u0 = as_array(project_2d(X_warm, "umap", seed=0), "project_2d(X, 'umap', seed=0)", shape=(100, 2))
+assert np.allclose(u0, umap_warm, atol=1e-3), (
+    "project_2d(X, 'umap', seed=0) differs from umap.UMAP(random_state=0).fit_transform(X) (the Setup ran it on the same "
+    "100 points): pass random_state=seed and leave the other arguments (metric, n_neighbors, min_dist...) at their defaults")
+u3 = as_array(project_2d(X_warm, "umap", seed=3), "project_2d(X, 'umap', seed=3)", shape=(100, 2))
 assert not np.allclose(u0, u3, atol=1e-3), "seeds 0 and 3 gave the same UMAP: pass random_state=seed, not a fixed number"
 ### END HIDDEN TESTS
 
@@ -1451,7 +1473,7 @@ def weat_effect_size(X, Y, A, B):
     X, Y: arrays of shapes (n_x, d), (n_y, d), the two target sets (any lengths, not necessarily unit;
           n_x and n_y may differ).
     A, B: arrays of shapes (n_a, d), (n_b, d), the two attribute sets (n_a and n_b may differ).
-    Associations use cosines. Returns: float, the difference of the mean associations of X and Y, divided by
+    None of the four arrays is changed. Associations use cosines. Returns: float, the difference of the mean associations of X and Y, divided by
     the standard deviation of the associations of all words of X and Y together (the sample standard deviation,
     ddof=1, as Caliskan et al.; ddof=0 is accepted too).
     """
@@ -1470,8 +1492,8 @@ def weat_effect_size(X, Y, A, B):
 def neutralise(W, direction):
     """Remove each row's component along `direction`, then rescale rows to unit length.
 
-    W: array of shape (n, d); direction: array of shape (d,), any non-zero length.
-    Returns: np.ndarray of shape (n, d), unit rows orthogonal to direction.
+    W: array of shape (n, d); direction: array of shape (d,), any non-zero length. Neither is changed.
+    Returns: np.ndarray of shape (n, d), a new array: unit rows orthogonal to direction.
     """
     ### BEGIN SOLUTION
     W = np.asarray(W, dtype=np.float64)
@@ -1543,6 +1565,10 @@ assert min(abs(got / lo_ok - 1), abs(got / hi_ok - 1)) < 1e-3, (
     f"effect size {got:.3f}, expected {ref_weat(X_h, Y_h, A_h, B_h, 1):.3f} (ddof=1) or {ref_weat(X_h, Y_h, A_h, B_h, 0):.3f} (ddof=0): MEAN cosines to A and to B "
     "(the sets have different sizes), and the standard deviation over the associations of X and Y TOGETHER")
 assert_close(weat_effect_size(X_h, Y_h, B_h, A_h), -got, "swapping A and B flips the sign", rtol=1e-3)
+sets_h = [X_h.copy(), Y_h.copy(), A_h.copy(), B_h.copy()]
+weat_effect_size(*sets_h)
+assert all(np.array_equal(a, b) for a, b in zip(sets_h, (X_h, Y_h, A_h, B_h))), (
+    "weat_effect_size changed the arrays it was given (normalised them in place?): normalise copies")
 assert_close(weat_effect_size(X_h * 5, Y_h, A_h * rng.uniform(0.1, 3.0, size=(5, 1)), B_h), got,
              "WEAT uses cosines, so scaling vectors changes nothing", rtol=1e-3)
 ### END HIDDEN TESTS
@@ -1561,6 +1587,10 @@ assert_close(np.linalg.norm(N_h, axis=1), np.ones(6), "row norms after neutralis
              hint="rescale every ROW to unit length AFTER removing the component")
 Wp = W_h - np.outer(W_h @ g_h, g_h) / (g_h @ g_h)
 assert_close(N_h, Wp / np.linalg.norm(Wp, axis=1, keepdims=True), "neutralise(W, g)", rtol=1e-4, atol=1e-5)
+W_keep, g_keep = W_h.copy(), g_h.copy()
+neutralise(W_keep, g_keep)
+assert np.array_equal(W_keep, W_h) and np.array_equal(g_keep, g_h), (
+    "neutralise changed the arrays it was given (W -= ... or g /= ... edit the caller's arrays): compute new ones")
 one = as_array(neutralise(W_h[:1], g_h * 0.01), "neutralise(one row, a short direction)", shape=(1, 9))
 assert_close(one, Wp[:1] / np.linalg.norm(Wp[:1]), "neutralise(one row, a short direction)", rtol=1e-4, atol=1e-5)
 # On GloVe (claims of the text): neutralising the career and family words shrinks their WEAT effect size a lot,

@@ -224,6 +224,90 @@ def pca(X, k):
     mutant("weat", "neutralise normalises first, then removes",
            replace=[("    W = W - np.outer(W @ g, g)\n    return W / np.linalg.norm(W, axis=1, keepdims=True)",
                      "    W = W / np.linalg.norm(W, axis=1, keepdims=True)\n    return W - np.outer(W @ g, g)")]),
+    # -- red team (rt-03): classes not yet covered above --------------------------------------------------------
+    mutant("pairs", "rt: top k in increasing order of score",
+           replace=[('return np.argsort(-scores, axis=1, kind="stable")[:, :k]', "return np.argsort(scores, axis=1)[:, -k:]")]),
+    mutant("pairs", "rt: pairs as (article, question)",
+           replace=[("return [(q, text[p]) for q, p in zip(train.text, train.pid)]",
+                     "return [(text[p], q) for q, p in zip(train.text, train.pid)]")]),
+    mutant("pairs", "rt: train and dev questions (only test excluded)",
+           replace=[('train = queries[queries.split == "train"]', 'train = queries[queries.split != "test"]')]),
+    mutant("pairs", "rt: pairs read off the Setup's train_triplets",
+           replace=[("return [(q, text[p]) for q, p in zip(train.text, train.pid)]", "return [(a, p) for a, p, _ in train_triplets]")]),
+    mutant("finetune", "rt: evaluator name always 'test'",
+           replace=[("name=split,", 'name="test",')]),
+    mutant("finetune", "rt: relevant_docs maps a qid to the pid string, not a set",
+           replace=[("relevant_docs={qid: {pid} for qid, pid", "relevant_docs={qid: pid for qid, pid")]),
+    mutant("finetune", "rt: seed passed as data_seed only",
+           replace=[("seed=seed, data_seed=seed,", "data_seed=seed,")]),
+    mutant("finetune", "rt: MNRL with scale 1",
+           replace=[("loss=MultipleNegativesRankingLoss(model))", "loss=MultipleNegativesRankingLoss(model, scale=1.0))")]),
+    mutant("finetune", "rt: triplets shuffled with the unseeded global RNG",
+           replace=[("    dataset = Dataset.from_dict(",
+                     "    import random\n    triplets = random.sample(list(triplets), len(triplets))\n    dataset = Dataset.from_dict(")]),
+    mutant("compress", "rt: truncate divides in place (a view of the caller's array)",
+           replace=[("T = np.asarray(X, dtype=np.float64)[:, :d]", "T = np.asarray(X)[:, :d]"),
+                    ("return np.divide(T, norms, out=np.zeros_like(T), where=norms > 0)",
+                     "np.divide(T, norms, out=T, where=norms > 0)\n    return T")]),
+    mutant("compress", "rt: truncate with the Setup's unit_rows (zero rows -> NaN)",
+           replace=[("    norms = np.linalg.norm(T, axis=1, keepdims=True)\n"
+                     "    return np.divide(T, norms, out=np.zeros_like(T), where=norms > 0)", "    return unit_rows(T)")]),
+    mutant("compress", "rt: quantize clips the caller's array in place",
+           replace=[("X = np.clip(np.asarray(X, dtype=np.float64), lo, hi)", "X = np.asarray(X)\n    np.clip(X, lo, hi, out=X)")]),
+    mutant("compress", "rt: quantize scales by 256 and caps at 127",
+           replace=[("(np.round((X - lo) / (hi - lo) * 255) - 128)", "np.minimum(np.round((X - lo) / (hi - lo) * 256) - 128, 127)")]),
+    mutant("compress", "rt: calibration range per row",
+           replace=[("return X.min(axis=0), X.max(axis=0)", "return X.min(axis=1), X.max(axis=1)")]),
+    mutant("compress", "rt: hamming counts agreeing bits",
+           replace=[("xor = np.bitwise_xor(", "xor = ~np.bitwise_xor(")]),
+    mutant("matryoshka", "rt: candidates negatives first",
+           replace=[("torch.cat([positives, negatives])", "torch.cat([negatives, positives])")]),
+    mutant("matryoshka", "rt: each term through .item() (no gradient)",
+           replace=[("total = total + w * F.cross_entropy(scale * a @ c.T, labels)",
+                     "total = total + w * F.cross_entropy(scale * a @ c.T, labels).item()")]),
+    mutant("matryoshka", "rt: symmetric loss (positives also pick their anchor)",
+           replace=[("total = total + w * F.cross_entropy(scale * a @ c.T, labels)",
+                     "total = total + w * (F.cross_entropy(scale * a @ c.T, labels) + F.cross_entropy(scale * c[:len(a)] @ a.T, labels)) / 2")]),
+    mutant("models", "rt: timer also runs over the questions",
+           replace=[("    Q = unit(questions)\n    start = time.perf_counter()\n", "    start = time.perf_counter()\n    Q = unit(questions)\n")]),
+    # (KMeans without random_state or with the default n_init is no mutant here: on well-separated groups every
+    # seed finds the same clusters, and on ambiguous ones the difference is seed noise, not a mistake to grade.)
+    mutant("models", "rt: both sentence lists in one encode call",
+           replace=[("cosines = np.sum(unit(s1) * unit(s2), axis=1)",
+                     "both = unit(list(s1) + list(s2))\n    cosines = np.sum(both[:len(s1)] * both[len(s1):], axis=1)")]),
+    mutant("models", "rt: speed counts the questions",
+           replace=[('"texts_per_second": len(corpus) / seconds', '"texts_per_second": len(questions) / seconds')]),
+    mutant("pca", "rt: centres the caller's array in place",
+           replace=[("Xc = X - X.mean(axis=0)", "X -= X.mean(axis=0)\n    Xc = X")]),
+    mutant("pca", "rt: projection = U (whitened)",
+           replace=[("return Xc @ Vt[:k].T,", "return U[:, :k],")]),
+    # (t-SNE with a fixed seed is no mutant: with init="pca" its result does not depend on random_state.)
+    # Known escapes: t-SNE's arguments are checked only by its neighbourhood score on X_vis. An exact comparison with a
+    # reference run fails right answers (float32 and float64 input give layouts that share 87% of their 5 nearest
+    # neighbours on a 100-point set, 34% on noise) and a reference t-SNE per submission costs seconds of grading.
+    mutant("projection", "rt: t-SNE random init",
+           replace=[('TSNE(n_components=2, init="pca",', 'TSNE(n_components=2, init="random",')]),
+    mutant("projection", "rt: t-SNE perplexity 5",
+           replace=[("perplexity=30", "perplexity=5")]),
+    mutant("projection", "rt: UMAP with the cosine metric",
+           replace=[("n_neighbors=15, n_jobs=1)", "n_neighbors=15, n_jobs=1, metric=\"cosine\")")]),
+    mutant("projection", "rt: k ignored (always 10 neighbours)",
+           replace=[("return np.argsort(D, axis=1)[:, :k]", "return np.argsort(D, axis=1)[:, :10]")]),
+    mutant("projection", "rt: neighbour lists compared position by position",
+           replace=[("return float(np.mean([len(set(h) & set(l)) / k for h, l in zip(high, low)]))",
+                     "return float(np.mean(high == low))")]),
+    mutant("weat", "rt: cosine to the mean attribute vector",
+           replace=[("s = lambda W: (unit(W) @ A.T).mean(axis=1) - (unit(W) @ B.T).mean(axis=1)",
+                     "s = lambda W: unit(W) @ unit(A.mean(axis=0, keepdims=True))[0] - unit(W) @ unit(B.mean(axis=0, keepdims=True))[0]")]),
+    mutant("weat", "rt: mean of the two sets' standard deviations",
+           replace=[("np.concatenate([sx, sy]).std(ddof=1)", "((sx.std(ddof=1) + sy.std(ddof=1)) / 2)")]),
+    mutant("weat", "rt: attribute vectors not normalised",
+           replace=[("A, B = unit(A), unit(B)", "A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)")]),
+    mutant("weat", "rt: neutralise edits the caller's array in place",
+           replace=[("    W = W - np.outer(W @ g, g)\n    return W / np.linalg.norm(W, axis=1, keepdims=True)",
+                     "    W -= np.outer(W @ g, g)\n    W /= np.linalg.norm(W, axis=1, keepdims=True)\n    return W")]),
+    mutant("weat", "rt: neutralise divides by the matrix norm",
+           replace=[("return W / np.linalg.norm(W, axis=1, keepdims=True)", "return W / np.linalg.norm(W)")]),
 ]
 
 ALTERNATIVES = [
@@ -507,5 +591,75 @@ def neutralise(W, direction):
     g = g / g.norm()
     P = torch.eye(len(g)) - torch.outer(g, g)
     return torch.nn.functional.normalize(torch.as_tensor(np.asarray(W), dtype=torch.float32) @ P, dim=1).numpy()
+'''),
+    # -- red team (rt-03) ------------------------------------------------------------------------------------------
+    alternative("pairs", "rt: top k+1, then drop the positive", replace=[(
+        "    scores = np.asarray(query_emb, dtype=np.float64) @ np.asarray(passage_emb, dtype=np.float64).T\n"
+        "    scores[np.arange(len(scores)), np.asarray(positive, dtype=np.int64)] = -np.inf\n"
+        '    return np.argsort(-scores, axis=1, kind="stable")[:, :k]',
+        "    S = np.asarray(query_emb) @ np.asarray(passage_emb).T\n"
+        "    top = np.argsort(-S, axis=1)[:, :k + 1]\n"
+        "    return np.array([[j for j in row if j != p][:k] for row, p in zip(top, positive)])")]),
+    alternative("pairs", "rt: the library's semantic_search, top k+1", replace=[(
+        "    scores = np.asarray(query_emb, dtype=np.float64) @ np.asarray(passage_emb, dtype=np.float64).T\n"
+        "    scores[np.arange(len(scores)), np.asarray(positive, dtype=np.int64)] = -np.inf\n"
+        '    return np.argsort(-scores, axis=1, kind="stable")[:, :k]',
+        "    hits = semantic_search(torch.as_tensor(np.asarray(query_emb, dtype=np.float32)),\n"
+        "                           torch.as_tensor(np.asarray(passage_emb, dtype=np.float32)), top_k=k + 1)\n"
+        '    return np.array([[h["corpus_id"] for h in hit if h["corpus_id"] != p][:k] for hit, p in zip(hits, positive)])')]),
+    alternative("finetune", "rt: evaluator with the library's default cut-offs; own column names, no warmup", replace=[
+        ("mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1, 10], precision_recall_at_k=[10], map_at_k=[10],\n        ", ""),
+        ('{"anchor": [t[0] for t in triplets], "positive": [t[1] for t in triplets],', '{"q": [t[0] for t in triplets], "pos": [t[1] for t in triplets],'),
+        ('"negative": [t[2] for t in triplets]', '"neg": [t[2] for t in triplets]'),
+        ("warmup_steps=0.1, ", "")]),
+    alternative("compress", "rt: max(norm, eps), percentiles, packbits of the flat array, bit matrix products", replace=[
+        ("return np.divide(T, norms, out=np.zeros_like(T), where=norms > 0)", "return T / np.maximum(norms, 1e-12)"),
+        ("return X.min(axis=0), X.max(axis=0)", "lo, hi = np.percentile(X, [0, 100], axis=0)\n    return lo, hi"),
+        ("return np.packbits(np.asarray(X) > 0, axis=1)", "X = np.asarray(X)\n    return np.packbits((X > 0).ravel()).reshape(len(X), -1)"),
+        ("    A, B = np.asarray(A, dtype=np.uint8), np.asarray(B, dtype=np.uint8)\n"
+         "    xor = np.bitwise_xor(A[:, None, :], B[None, :, :])\n"
+         "    return np.unpackbits(xor, axis=2).sum(axis=2).astype(np.int64)",
+         "    a = np.unpackbits(np.asarray(A, dtype=np.uint8), axis=1).astype(np.int64)\n"
+         "    b = np.unpackbits(np.asarray(B, dtype=np.uint8), axis=1).astype(np.int64)\n"
+         "    return a @ (1 - b).T + (1 - a) @ b.T")]),
+    alternative("matryoshka", "rt: interleaved candidates, logsumexp by hand", source='''\
+def matryoshka_mnrl(anchors, positives, negatives, dims, weights=None, scale=20.0):
+    B = len(anchors)
+    if negatives is None:
+        cands, target = positives, torch.arange(B)
+    else:  # p_0, n_0, p_1, n_1, ...: the positive of anchor i is column 2i
+        cands, target = torch.stack([positives, negatives], dim=1).reshape(2 * B, -1), 2 * torch.arange(B)
+    total = 0.0
+    for k, d in enumerate(dims):
+        w = 1.0 if weights is None else weights[k]
+        a = anchors[:, :d] / anchors[:, :d].norm(dim=1, keepdim=True)
+        c = cands[:, :d] / cands[:, :d].norm(dim=1, keepdim=True)
+        logits = scale * a @ c.T
+        total = total + w * (torch.logsumexp(logits, dim=1) - logits[torch.arange(B), target]).mean()
+    return total
+'''),
+    alternative("models", "rt: v_measure with its arguments swapped (symmetric), cosines from the diagonal", replace=[
+        ("float(v_measure_score(labels, predicted))", "float(v_measure_score(predicted, labels))"),
+        ("cosines = np.sum(unit(s1) * unit(s2), axis=1)", "cosines = np.diag(unit(s1) @ unit(s2).T)")]),
+    alternative("pca", "rt: full_matrices=True, ratio from the variances of Z", replace=[
+        ("full_matrices=False", "full_matrices=True"),
+        ("return Xc @ Vt[:k].T, Vt[:k], S[:k] ** 2 / np.sum(S ** 2)",
+         "Z = Xc @ Vt[:k].T\n    return Z, Vt[:k], Z.var(axis=0) / Xc.var(axis=0).sum()")]),
+    alternative("projection", "rt: project_2d's PCA by the pca of part 6",
+                replace=[("return PCA(n_components=2).fit_transform(X)", "return pca(X, 2)[0]")]),
+    alternative("weat", "rt: scipy cdist cosines; neutralise with the Setup's unit_rows", source='''\
+from scipy.spatial.distance import cdist
+
+
+def weat_effect_size(X, Y, A, B):
+    s = lambda W: (1 - cdist(W, A, "cosine")).mean(axis=1) - (1 - cdist(W, B, "cosine")).mean(axis=1)  # noqa: E731
+    sx, sy = s(np.asarray(X, dtype=np.float64)), s(np.asarray(Y, dtype=np.float64))
+    return float((sx.mean() - sy.mean()) / np.std(np.r_[sx, sy], ddof=1))
+
+
+def neutralise(W, direction):
+    W, g = np.asarray(W, dtype=np.float64), np.asarray(direction, dtype=np.float64)
+    g = g / np.linalg.norm(g)
+    return unit_rows(W - (W @ g)[:, None] * g)
 '''),
 ]
