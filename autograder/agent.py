@@ -84,8 +84,9 @@ class Agent:
         args = wire.decode(tree.get("args", []), buffers, self._untag)
         kwargs = wire.decode(tree.get("kwargs", {"$dict": []}), buffers, self._untag)
         if op == "call":
+            before = _fingerprints(args, kwargs)
             result = target(*args, **kwargs)
-            return _Reply({"value": result, "args": args, "kwargs": kwargs})
+            return _Reply({"value": result, "changed": _changed(before, args, kwargs)})
         if op == "grad":
             from embedkit.checks import value_and_grad
             value, grads = value_and_grad(target, *args, wrt=tree.get("wrt"), **kwargs)
@@ -118,14 +119,13 @@ class Agent:
 
     # -- what crosses ----------------------------------------------------------------------------------------
     def _tag(self, value):
-        """Non-plain values: random generators by state, library objects by name, everything else a handle.
+        """Non-plain values: random generators by state, everything else (a set-up or library object too) a handle.
 
-        Never a set-up object by name: the student's copy may have changed (a model fine-tuned in place), and
-        the examiner's own copy must stay as the set-up made it.
+        Never a name the examiner would resolve: the examiner takes nothing from this side but data and handles.
         """
-        shared = shared_reference(value, {}, {})
-        if shared is not None:
-            return shared
+        state = _generator_state(value)
+        if state is not None:
+            return state
         self.handles[id(value)] = value
         return {"$h": id(value), "type": wire.clip(type(value).__name__, 100), "callable": callable(value)}
 
@@ -138,11 +138,10 @@ class Agent:
                 raise LookupError(f"no set-up object {name!r}")
             return self.setup[name]
         if "$rng" in node:
-            return _generator(node)
+            return new_generator(node)
         if "$module" in node or "$global" in node:
-            from autograder.examiner import _library_object
             return _library_object(node)
-        if "$cb" in node and isinstance(node["$cb"], int):
+        if "$cb" in node and isinstance(node["$cb"], str):
             return Callback(self, node["$cb"])
         if "$missing" in node:
             raise LookupError("missing")
@@ -155,7 +154,7 @@ class Callback:
     Only plain data goes out and comes back; while it runs, the examiner may call student code in turn.
     """
 
-    def __init__(self, agent: Agent, ident: int):
+    def __init__(self, agent: Agent, ident: str):
         self.agent, self.ident = agent, ident
 
     def __call__(self, *args, **kwargs):
@@ -195,8 +194,6 @@ class _Reply:
             if key == "values":
                 body[key] = {name: {"$missing": True} if v is _MISSING else _encode_or_handle(v, out, agent)
                              for name, v in value.items()}
-            elif key in ("args", "kwargs"):
-                body[key] = _mutables(value, out, agent)
             else:
                 body[key] = _encode_or_handle(value, out, agent)
         return body
@@ -211,18 +208,15 @@ def _encode_or_handle(value, out, agent):
         return agent._tag(value)
 
 
-def _mutables(values, out, agent):
-    """Final state of the arguments a call may have changed in place (arrays, lists, dicts, generators)."""
-    items = values.items() if isinstance(values, dict) else enumerate(values)
-    result = {}
-    for key, value in items:
-        if _is_mutable(value):
-            mark = len(out)
-            try:
-                result[str(key)] = wire.encode(value, out, agent._tag)
-            except wire.Unsendable:
-                del out[mark:]
-    return result
+def _fingerprints(args: list, kwargs: dict) -> dict:
+    """A digest of each argument a call could change in place (arrays, tensors, lists, dicts, generators)."""
+    items = [(str(i), v) for i, v in enumerate(args)] + [(k, v) for k, v in kwargs.items()]
+    return {key: (value, _digest(value)) for key, value in items if _is_mutable(value)}
+
+
+def _changed(before: dict, args: list, kwargs: dict) -> dict:
+    """The arguments whose digest differs after the call, with their state now (sent as data)."""
+    return {key: value for key, (value, digest) in before.items() if digest is not None and _digest(value) != digest}
 
 
 def _is_mutable(value) -> bool:
@@ -230,11 +224,30 @@ def _is_mutable(value) -> bool:
     return isinstance(value, (list, dict, np.ndarray)) or _generator_state(value) is not None or wire._is_tensor(value)
 
 
+def _digest(value):
+    """Bytes that change when `value`'s contents change; None when it cannot be read as data."""
+    import hashlib
+
+    state = _generator_state(value)
+    if state is not None:
+        return repr(state).encode()
+    buffers: list = []
+    try:
+        tree = wire.encode(value, buffers, lambda v: {"$id": id(v)})
+    except (wire.Unsendable, RecursionError):
+        return None
+    digest = hashlib.blake2b(repr(tree).encode(), digest_size=16)
+    for buffer in buffers:
+        digest.update(memoryview(buffer))
+    return digest.digest()
+
+
 def shared_reference(value, setup: dict, setup_ids: dict):
-    """How either side names a value the other side has its own copy of, or None.
+    """How the examiner names, for the student's kernel, a value that kernel has its own copy of, or None.
 
     A set-up object by its name, a random generator by its state, a library module, class or function by
-    its import path. Both processes forked from the same set-up, so each resolves the name to its own object.
+    its import path. Both processes forked from the same set-up, so the kernel resolves the name to its own
+    object. Only the examiner sends these names; nothing the kernel sends back is resolved by name.
     """
     name = setup_ids.get(id(value))
     if name is not None and setup.get(name) is value:
@@ -278,7 +291,8 @@ def _generator_state(value):
     return None
 
 
-def _generator(node):
+def new_generator(node):
+    """A new numpy or torch generator with the state `node` carries (data; never an existing object)."""
     import numpy as np
     if node.get("$rng") == "numpy":
         bits = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM, "MT19937": np.random.MT19937,
@@ -294,3 +308,24 @@ def _generator(node):
         gen.set_state(torch.tensor(node["state"], dtype=torch.uint8))
         return gen
     raise LookupError("unknown generator")
+
+
+LIBRARIES = {"numpy", "torch", "pandas", "sklearn", "scipy", "math", "os", "tempfile", "json", "re", "collections",
+             "itertools", "functools", "random", "time", "pathlib", "statistics", "string", "heapq", "bisect",
+             "sentence_transformers", "transformers", "faiss", "bm25s", "umap", "plotly", "embedkit", "tqdm"}
+
+
+def _library_object(node):
+    """The kernel's own module, class or function the examiner named (a library's, never `__main__`'s)."""
+    import importlib
+    name, qualname = (node["$module"], "") if "$module" in node else tuple(node["$global"])
+    if not isinstance(name, str) or not isinstance(qualname, str) or not all(p.isidentifier() for p in name.split(".")):
+        raise LookupError("bad library name")
+    if name.split(".")[0] not in LIBRARIES and name not in sys.modules or name == "__main__":
+        raise LookupError(f"module {wire.clip(name, 80)} is not a library")
+    value = sys.modules.get(name) or importlib.import_module(name)
+    for part in filter(None, qualname.split(".")):
+        if not part.isidentifier() or part.startswith("__"):
+            raise AttributeError(part)
+        value = getattr(value, part)
+    return value

@@ -11,17 +11,17 @@ ever arrives from the student's side (autograder.wire).
 from __future__ import annotations
 
 import ast
-import builtins
 import contextlib
 import functools
 import io
+import secrets
 import select
 import socket
 import time
 import types
 
 from . import wire
-from .agent import setup_index, shared_reference
+from .agent import new_generator, setup_index, shared_reference
 
 
 # -- which names a test takes from the student ---------------------------------------------------------------
@@ -85,15 +85,16 @@ def student_names(cells: list[dict], setup_count: int) -> dict[int, list[str]]:
 
     `cells`: code cells in notebook order, each {"kind", "source"}; the first `setup_count` are the set-up.
     A name comes from the student when the last cell before the test that binds it is a non-test cell
-    after the set-up; set-up and test bindings stay the examiner's own.
+    after the set-up; set-up and test bindings stay the examiner's own. A name no earlier cell binds (a test's
+    own variables: `expected`, `*_reference`) is never requested: the request would tell the student's
+    kernel what the hidden test computes.
     """
     last: dict[str, str] = {}     # name -> "examiner" | "student"
     out: dict[int, list[str]] = {}
     for i, cell in enumerate(cells):
         if cell["kind"] == "test":
             wanted = used_names(cell["source"])
-            out[i] = sorted(n for n in wanted if last.get(n) == "student"
-                            or (n not in last and not hasattr(builtins, n)))
+            out[i] = sorted(n for n in wanted if last.get(n) == "student")
             owner = "examiner"
         else:
             owner = "examiner" if i < setup_count else "student"
@@ -108,23 +109,42 @@ class StudentError(Exception):
     """An exception raised by student code, as a type name and a message."""
 
 
+# The builtin exceptions a student's error may also be an instance of (so a test's `except ValueError` works).
+# A fixed table: the name the student's side sends is looked up here and nowhere else.
+_BUILTIN_ERRORS: dict[str, type] = {cls.__name__: cls for cls in (
+    ArithmeticError, AssertionError, AttributeError, EOFError, FileNotFoundError, FloatingPointError, ImportError,
+    IndexError, KeyError, LookupError, MemoryError, ModuleNotFoundError, NameError, NotImplementedError, OSError,
+    OverflowError, RecursionError, RuntimeError, TypeError, UnicodeError, ValueError, ZeroDivisionError)}
 _ERROR_TYPES: dict[str, type] = {}
 
 
 def _error_type(name: str, builtin: bool) -> type:
-    """StudentError, also an instance of the builtin exception of the same name (so `except ValueError` works)."""
-    base = getattr(builtins, name, None) if builtin else None
-    if not (isinstance(base, type) and issubclass(base, Exception)) or issubclass(base, (StopIteration, StopAsyncIteration)):
-        base = None
+    """StudentError, also an instance of the builtin exception of that name when it is one of the table's."""
+    base = _BUILTIN_ERRORS.get(name) if builtin else None
     key = name if base else ""
     if key not in _ERROR_TYPES:
-        bases = (StudentError, base) if base and base is not Exception else (StudentError,)
+        bases = (StudentError, base) if base else (StudentError,)
         _ERROR_TYPES[key] = type(name if base else "StudentError", bases, {})
     return _ERROR_TYPES[key]
 
 
+def student_error(reply: dict) -> StudentError:
+    """The exception a reply's `raised` names, as data: a StudentError (type name clipped, message clipped)."""
+    kind = wire.clip(reply.get("raised"), 80)
+    if not kind.isidentifier():
+        kind = "Exception"
+    text = wire.clip(reply.get("message", ""), 2000)
+    cls = _error_type(kind, reply.get("builtin") is True)
+    return cls(text if cls.__name__ == kind else f"{kind}: {text}".rstrip(": "))
+
+
 class Remote:
-    """The examiner's connection to the agent in the student's kernel."""
+    """The examiner's connection to the agent in the student's kernel (the protocol: autograder/PROTOCOL.md).
+
+    What comes back is decoded as plain data. The only references it may hold are handles (`$h`), which become
+    new proxies here and never name an object of the examiner's, and generator states (`$rng`), which become new
+    generators. Callback tokens are the examiner's own, random, and valid for one test.
+    """
 
     def __init__(self, sock: socket.socket, setup: dict, cancel: socket.socket | None = None):
         self.sock = sock
@@ -133,25 +153,43 @@ class Remote:
         self.setup = setup
         self.deadline = None
         self.calls = 0
-        self.callbacks: dict[int, object] = {}
+        self.callbacks: dict[str, object] = {}   # token -> a function a test passed to student code (this test)
+        self.broken = ""                         # why the connection can no longer be used (a half-sent message)
 
     def request(self, tree: dict, buffers: list | None = None):
         self.calls += 1
-        wire.send(self.sock, tree, buffers or [])
+        self._send(tree, buffers or [])
         while True:
             reply, buffers = self._receive()
             if "callback" not in reply:
                 break
             self._run_callback(reply, buffers)  # student code calls a function the test gave it: run it here
         if "raised" in reply:
-            kind = wire.clip(reply.get("raised"), 80)
-            if not kind.isidentifier():
-                kind = "Exception"
-            builtin = bool(reply.get("builtin"))
-            text = wire.clip(reply.get("message", ""), 2000)
-            cls = _error_type(kind, builtin)
-            raise cls(text if cls.__name__ == kind else f"{kind}: {text}".rstrip(": "))
+            raise student_error(reply)
         return reply, buffers
+
+    def _send(self, tree, buffers: list) -> None:
+        """Send within the test's time: a kernel that stops reading fails the test; it never blocks the examiner."""
+        if self.broken:
+            raise StudentError(self.broken)
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise StudentError("the student's code ran out of time")
+        try:
+            self.sock.settimeout(left)
+            wire.send(self.sock, tree, buffers)
+        except (TimeoutError, OSError) as error:  # socket.timeout is a TimeoutError
+            self.broken = ("the student's kernel stopped reading the examiner's requests"
+                           if isinstance(error, TimeoutError) else f"the student's kernel went away ({type(error).__name__})")
+            raise StudentError(self.broken) from None
+        finally:
+            self._blocking()
+
+    def _blocking(self) -> None:
+        try:
+            self.sock.settimeout(None)
+        except OSError:
+            pass
 
     def _receive(self) -> tuple[dict, list]:
         while True:
@@ -167,10 +205,15 @@ class Remote:
                     pass
                 raise StudentError("the student's kernel stopped answering")
             raise StudentError("the student's code ran out of time")
-        try:
+        try:  # a reply that stops half-way must not hold the examiner past the test's time either
+            self.sock.settimeout(None if self.deadline is None else max(0.001, self.deadline - time.monotonic()))
             reply, buffers = wire.recv(self.sock)
         except (EOFError, OSError) as error:
-            raise StudentError(f"the student's kernel went away ({type(error).__name__})") from None
+            self.broken = ("the student's kernel stopped half-way through a reply" if isinstance(error, TimeoutError)
+                           else f"the student's kernel went away ({type(error).__name__})")
+            raise StudentError(self.broken) from None
+        finally:
+            self._blocking()
         if not isinstance(reply, dict):
             raise StudentError("malformed reply from the student's kernel")
         return reply, buffers
@@ -178,7 +221,10 @@ class Remote:
     def _run_callback(self, request: dict, buffers: list) -> None:
         out: list = []
         try:
-            function = self.callbacks[request["callback"]]
+            token = request.get("callback")
+            function = self.callbacks.get(token) if isinstance(token, str) else None
+            if function is None:
+                raise wire.WireError("unknown callback")
             args = self.decode(request.get("args", []), buffers)
             kwargs = self.decode(request.get("kwargs", {"$dict": []}), buffers)
             if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
@@ -186,28 +232,21 @@ class Remote:
             body = {"value": self.encode(function(*args, **kwargs), out)}
         except Exception as error:  # noqa: BLE001 - the student's code sees the callback fail, nothing more
             out, body = [], {"raised": type(error).__name__, "message": wire.clip(str(error), 500)}
-        wire.send(self.sock, body, out)
+        self._send(body, out)
 
     def decode(self, tree, buffers):
         return wire.decode(tree, buffers, self._tagged, deadline=self.deadline)
 
     def _tagged(self, node):
+        """The references a reply may hold: a handle (a new proxy) or a generator's state (a new generator)."""
         if "$h" in node:
-            if not isinstance(node["$h"], int):
+            if not isinstance(node["$h"], int) or isinstance(node["$h"], bool):
                 raise wire.WireError("bad handle")
-            return Handle(self, node["$h"], wire.clip(node.get("type", "object"), 100), bool(node.get("callable")))
-        if "$ref" in node:
-            name = node["$ref"]
-            if not isinstance(name, str) or name not in self.setup:
-                raise wire.WireError("unknown set-up reference")
-            return self.setup[name]
-        if "$module" in node or "$global" in node:
-            return _library_object(node)
+            return Handle(self, node["$h"], wire.clip(node.get("type", "object"), 100), node.get("callable") is True)
         if "$rng" in node:
-            from .agent import _generator
             try:
-                return _generator(node)
-            except Exception:  # noqa: BLE001
+                return new_generator(node)
+            except Exception:  # noqa: BLE001 - any malformed state is the peer's protocol error
                 raise wire.WireError("bad generator state") from None
         raise wire.WireError("unexpected tagged value")
 
@@ -223,8 +262,9 @@ class Remote:
         if shared is not None:
             return shared
         if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)):
-            self.callbacks[id(value)] = value  # runs here, on plain data, when student code calls it
-            return {"$cb": id(value)}
+            token = secrets.token_hex(16)
+            self.callbacks[token] = value  # runs here, on plain data, when student code calls it during this test
+            return {"$cb": token}
         raise wire.Unsendable(f"a test cannot pass a {type(value).__name__} to student code (only plain data and "
                               "set-up objects cross)")
 
@@ -242,45 +282,22 @@ class Remote:
         return out
 
     def call(self, target: int, op: str, args=(), kwargs=None, **extra):
+        return self.call_tracking(target, op, args, kwargs, **extra)[0]
+
+    def call_tracking(self, target: int, op: str, args=(), kwargs=None, **extra) -> tuple:
+        """(value, {argument: its state after the call} for the arguments the student's code changed in place).
+
+        The arguments went as copies: the test's own objects never change. The states are new objects.
+        """
         buffers: list = []
         tree = {"op": op, "target": {"$h": target}, "args": self.encode(list(args), buffers),
                 "kwargs": self.encode(dict(kwargs or {}), buffers), **extra}
         reply, rbuf = self.request(tree, buffers)
         value = self.decode(reply.get("value"), rbuf)
-        if op == "call":
-            self._copy_back(args, reply.get("args", {}), rbuf, by_index=True)
-            self._copy_back(kwargs or {}, reply.get("kwargs", {}), rbuf, by_index=False)
-        return value
-
-    def _copy_back(self, originals, changed, buffers, by_index: bool) -> None:
-        """Mutable arguments take the state the student's call left them in (as in a straight run)."""
-        import numpy as np
-        if not isinstance(changed, dict):
-            return
-        for key, node in changed.items():
-            try:
-                original = originals[int(key)] if by_index else originals[key]
-                if id(original) in self.setup_ids:  # went by reference: the student changed its own copy only
-                    continue
-                new = self.decode(node, buffers)
-                if isinstance(original, np.ndarray) and isinstance(new, np.ndarray) and original.shape == new.shape:
-                    if original.flags.writeable:
-                        np.copyto(original, new, casting="unsafe")
-                elif isinstance(original, list) and isinstance(new, list):
-                    original[:] = new
-                elif isinstance(original, dict) and isinstance(new, dict):
-                    original.clear()
-                    original.update(new)
-                elif isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
-                    original.bit_generator.state = new.bit_generator.state
-                elif type(original).__name__ == "Generator" and type(new).__name__ == "Generator":
-                    original.set_state(new.get_state())
-                elif wire._is_tensor(original) and wire._is_tensor(new) and original.shape == new.shape:
-                    import torch
-                    with torch.no_grad():
-                        original.copy_(new.to(original.device, original.dtype))
-            except (KeyError, IndexError, ValueError, TypeError, RuntimeError, wire.WireError):
-                continue
+        changed = self.decode(reply.get("changed", {"$dict": []}), rbuf) if op == "call" else {}
+        if not isinstance(changed, dict) or not all(isinstance(k, str) for k in changed):
+            raise StudentError("malformed reply from the student's kernel")
+        return value, changed
 
     def value_and_grad(self, target: int, args, kwargs, wrt):
         buffers: list = []
@@ -296,35 +313,15 @@ class Remote:
         self.request({"op": "seed", "seed": int(n)})
 
     def done(self) -> None:
+        """The test is over: its callbacks expire, and the agent stops serving."""
+        self.callbacks.clear()
+        self.deadline = time.monotonic() + 5  # a kernel that no longer reads is the executor's to interrupt
         try:
-            wire.send(self.sock, {"op": "done"})
-        except OSError:
+            self._send({"op": "done"}, [])
+        except StudentError:
             pass
-
-
-LIBRARIES = {"numpy", "torch", "pandas", "sklearn", "scipy", "math", "os", "tempfile", "json", "re", "collections",
-             "itertools", "functools", "random", "time", "pathlib", "statistics", "string", "heapq", "bisect",
-             "sentence_transformers", "transformers", "faiss", "bm25s", "umap", "plotly", "embedkit", "tqdm"}
-
-
-def _library_object(node):
-    """The examiner's own module, class or function of that name (only libraries it trusts)."""
-    import importlib
-    import sys
-    name, qualname = (node["$module"], "") if "$module" in node else tuple(node["$global"])
-    if not isinstance(name, str) or not isinstance(qualname, str) or not all(p.isidentifier() for p in name.split(".")):
-        raise wire.WireError("bad library name")
-    if name not in sys.modules and name.split(".")[0] not in LIBRARIES:
-        raise wire.WireError(f"module {wire.clip(name, 80)} is not one the examiner imports")
-    try:
-        value = sys.modules.get(name) or importlib.import_module(name)
-        for part in filter(None, qualname.split(".")):
-            if not part.isidentifier() or part.startswith("__"):
-                raise AttributeError(part)
-            value = getattr(value, part)
-    except (ImportError, AttributeError):
-        raise wire.WireError(f"no {wire.clip(name, 80)}.{wire.clip(qualname, 80)} in the examiner") from None
-    return value
+        finally:
+            self.deadline = None
 
 
 class Handle:
@@ -340,6 +337,10 @@ class Handle:
 
     def __call__(self, *args, **kwargs):
         return self._remote.call(self._id, "call", args, kwargs)
+
+    def _call_tracking(self, args, kwargs) -> tuple:
+        """embedkit.checks.call_tracking on a student function: (value, arguments it changed in place)."""
+        return self._remote.call_tracking(self._id, "call", args, kwargs)
 
     def _value_and_grad(self, args, kwargs, wrt):
         """embedkit.checks.value_and_grad on a student function: autograd runs where the function lives."""
@@ -436,7 +437,6 @@ class Examiner:
         except BaseException as error:  # noqa: BLE001 - a failure to fetch or decode fails the test
             out.update(status="error", ename=type(error).__name__, evalue=wire.clip(str(error), 2000))
         finally:
-            self.remote.deadline = None
             self.remote.done()
         out["calls"] = self.remote.calls
         out["seconds"] = time.monotonic() - started

@@ -134,9 +134,13 @@ def test_functions_handles_callbacks_and_errors_cross_as_data():
     result = pair.test(
         "assert (double([1, 2]) == [2, 4]).all()\n"
         "idx = Index()\nassert idx.add('a') == 1 and idx.add('b') == 2 and len(idx.items) == 2\n"
-        "buf = np.zeros(2)\ndouble([0, 0], out=buf)\nassert (buf == 7).all()  # mutated in place, copied back\n"
+        "from embedkit.checks import call_tracking\n"
+        "buf = np.zeros(2)\ncall = call_tracking(double, [0, 0], out=buf)\n"
+        "assert (buf == 0).all() and list(call.changed) == ['out'] and (call.changed['out'] == 7).all()\n"
+        "double([0, 0], out=buf)\nassert (buf == 0).all()  # arguments go as copies: never written back\n"
         "g = np.random.default_rng(0)\nfirst = double([0], rng=g)[0]\nsecond = double([0], rng=g)[0]\n"
-        "assert first != second  # the generator advanced in the student's call, and here too\n"
+        "assert first == second  # the student's call advanced its own copy of the generator, never the test's\n"
+        "moved = call_tracking(double, [0], rng=g).changed['rng']\nassert moved.random() != g.random()\n"
         "assert numerical(lambda v: v * v, 3) == 7  # a callback runs here\n"
         "try:\n    fails(3)\nexcept ValueError as e:\n    assert 'bad input 3' in str(e)\nelse:\n    raise AssertionError\n"
         "assert double(shared)[2] == 4  # a set-up object by reference\n",
