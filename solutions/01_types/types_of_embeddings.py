@@ -84,7 +84,7 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
 import embedkit as ek
-from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal
+from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal, call_tracking
 
 DEVICE = ek.setup(seed=0)  # DEVICE=cpu|cuda|auto in the environment picks the device
 torch.set_num_threads(1)  # tiny batches: one CPU thread is fastest, and parallel notebooks do not fight over cores
@@ -273,7 +273,6 @@ assert_close(embed_lookup([2, 0, 2], _E), _E[[2, 0, 2]], "embed_lookup([2, 0, 2]
 ### BEGIN HIDDEN TESTS
 _r = np.random.default_rng(1)
 _E = _r.normal(size=(50, 7))
-_E_before = _E.copy()
 _ids = [3, 3, 49, 0, 17]  # repeated ids and both ends of the range
 with calling("one_hot(np.array([3, 3, 49, 0, 17]), 50)"):
     _onehot = as_array(one_hot(np.array(_ids), 50), "one_hot(np.array([3, 3, 49, 0, 17]), 50)", shape=(5, 50))
@@ -291,7 +290,7 @@ assert_close(embed_lookup(np.array([49, 0, 17]), _E), _E[[49, 0, 17]], "embed_lo
 with calling("embed_lookup(np.array([7]), E)"):
     assert_close(embed_lookup(np.array([7]), _E), _E[[7]], "embed_lookup of one id", hint="keep the shape (1, d), not (d,)")
 assert_close(embed_lookup((0,), _E.astype(np.float32)), _E[[0]], "embed_lookup((0,), float32 E)", rtol=1e-6)
-assert np.array_equal(_E, _E_before), "embed_lookup modified E: look the rows up without changing the matrix"
+assert not call_tracking(embed_lookup, _ids, _E).changed, "embed_lookup modified E: look the rows up without changing the matrix"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "cosine-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -505,12 +504,12 @@ assert_sequence_equal(nearest_neighbors("q", _tw, _tv, k=3), ["near", "long", "f
 # 'twin' has exactly q's vector and comes BEFORE q: only q itself may be left out, by its index.
 _tw = ["twin", "c", "q", "x", "y", "z"]
 _tv = np.array([[4.0, 2.0], [1.0, -3.0], [4.0, 2.0], [1.0, 1.0], [-2.0, 1.0], [3.0, 1.4]])
-_tv_before = _tv.copy()
 with calling("nearest_neighbors('q', toy words, toy vectors, k=4)"):
-    _nn = nearest_neighbors("q", _tw, _tv, k=4)
+    _call = call_tracking(nearest_neighbors, "q", _tw, _tv, k=4)
+_nn = _call.value
 assert_sequence_equal(_nn, ["twin", "z", "x", "c"], "nearest_neighbors('q', k=4) where 'twin' has q's exact vector",
                       hint="leave out the query by its index (not 'the top hit', not every word with cosine 1); most similar first")
-assert np.array_equal(_tv, _tv_before), "nearest_neighbors modified `vectors`: normalise a copy, never the caller's array"
+assert not _call.changed, "nearest_neighbors modified `vectors`: normalise a copy, never the caller's array"
 assert_sequence_equal(nearest_neighbors("y", _tw, _tv, k=1), ["x"], "nearest_neighbors('y', k=1)", hint="k sets how many words come back")
 assert_sequence_equal(nearest_neighbors("twin", _tw, _tv, k=5), ["q", "z", "x", "c", "y"],
                       "nearest_neighbors('twin', k=5) (the first word, every other word returned)")
@@ -538,11 +537,11 @@ assert analogy("walk", "walked", "swim", words, vectors) == "swam", "walked - wa
 # Every candidate scores below 0: the excluded words must still lose.
 _tw = ["a", "b", "c", "x", "y", "z"]
 _tv = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, -1.0, -0.5], [0.5, -1.0, 0.2], [1.0, 0.1, -1.0]])
-_tv_before = _tv.copy()
 with calling("analogy('a', 'b', 'c') on toy vectors"):
-    _got = analogy("a", "b", "c", _tw, _tv)
+    _call = call_tracking(analogy, "a", "b", "c", _tw, _tv)
+_got = _call.value
 assert _got == "y", f"analogy('a', 'b', 'c') where every candidate has a negative score: expected 'y', got {_got!r} (exclude a, b, c with -inf, not 0)"
-assert np.array_equal(_tv, _tv_before), "analogy modified `vectors`: normalise a copy, never the caller's array"
+assert not _call.changed, "analogy modified `vectors`: normalise a copy, never the caller's array"
 # The inputs have different lengths: b_hat - a_hat + c_hat uses UNIT vectors.
 _tw = ["c", "d1", "a", "d2", "b"]
 _tv = np.array([[0, 0, 1.0], [-0.9, 1.0, 1.1], [1.0, 0, 0], [0, 1.0, 0.1], [0, 10.0, 0]])
@@ -748,7 +747,6 @@ assert_close(subword_vector("embeddings", tokenizer, token_matrix), token_matrix
 ### BEGIN HIDDEN TESTS
 # Another embedding matrix of the same vocabulary (d = 8): the functions must use the E they are given.
 _E8 = np.random.default_rng(6).normal(size=(tokenizer.vocab_size, 8))
-_E8_before = _E8.copy()
 _ids = tokenizer("the unbelievably long sentence", add_special_tokens=False)["input_ids"]
 with calling("token_vectors('the unbelievably long sentence', tokenizer, E)"):
     _got = as_array(token_vectors("the unbelievably long sentence", tokenizer, _E8), "token_vectors(sentence, tokenizer, E (vocab, 8))",
@@ -763,7 +761,8 @@ for _w in ["embeddingology", "Tokenization", "cat"]:
         _got = as_array(subword_vector(_w, tokenizer, _E8), f"subword_vector({_w!r})", shape=(8,))
     assert_close(_got, _E8[_ids].mean(axis=0), f"subword_vector({_w!r}) ({len(_ids)} token(s))", rtol=1e-5, atol=1e-6,
                  hint="average ALL the token rows of the given E (axis=0); shape (d,), also for a one-token word")
-assert np.array_equal(_E8, _E8_before), "token_vectors/subword_vector modified the embedding matrix"
+assert not (call_tracking(token_vectors, "the unbelievably long sentence", tokenizer, _E8).changed
+            or call_tracking(subword_vector, "cat", tokenizer, _E8).changed), "token_vectors/subword_vector modified the embedding matrix"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "token-explore", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1009,11 +1008,11 @@ def _rope_reference(x, positions, base=10000.0):
 
 _r = np.random.default_rng(11)
 _X = _r.normal(size=(5, 12)) * np.array([1.0, 3.0, 0.5, 2.0, 1.5, 0.2])[None, np.arange(12) % 6]  # no symmetry
-_X_before = _X.copy()
 _pos = [7, 0, 3, 3, 20]
 with calling("apply_rope(X (5, 12), positions=[7, 0, 3, 3, 20])"):
-    _got = as_array(apply_rope(_X, _pos), "apply_rope(X (5, 12), [7, 0, 3, 3, 20])", shape=(5, 12))
-assert np.array_equal(_X, _X_before), "apply_rope modified its input x: rotate a copy"
+    _call = call_tracking(apply_rope, _X, _pos)
+    _got = as_array(_call.value, "apply_rope(X (5, 12), [7, 0, 3, 3, 20])", shape=(5, 12))
+assert not _call.changed, "apply_rope modified its input x: rotate a copy"
 assert_close(_got[:, :2], _rope_reference(_X, _pos)[:, :2], "apply_rope(X (5, 12), [7, 0, 3, 3, 20]), pair 0 (columns 0, 1)",
              rtol=1e-5, atol=1e-5, hint="pair 0 has theta 1: the angle is the row's own position; counter-clockwise")
 assert_close(_got, _rope_reference(_X, _pos), "apply_rope(X (5, 12), [7, 0, 3, 3, 20]) (d = 12, repeated positions)",
@@ -1377,11 +1376,10 @@ assert_close(mean_pool(_h, _m), [[1, 2], [8, 9]], "mean_pool(h, [[1, 1, 0], [1, 
              hint="padding (mask 0) must not count in the mean: divide each row's masked sum by ITS number of real tokens")
 ### BEGIN HIDDEN TESTS
 _h = torch.randn(3, 5, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-_h_before = _h.clone()
 _m = torch.tensor([[1, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
 _expected = np.stack([_h[0, :1].mean(0).numpy(), _h[1].mean(0).numpy(), _h[2, :3].mean(0).numpy()])
 assert_close(mean_pool(_h, _m), _expected, "mean_pool with a 1-token row", hint="divide by the number of real tokens per row")
-assert torch.equal(_h, _h_before), "mean_pool modified token_states: multiply by the mask out of place (token_states * mask), not with *= or mul_"
+assert not call_tracking(mean_pool, _h, _m).changed, "mean_pool modified token_states: multiply by the mask out of place (token_states * mask), not with *= or mul_"
 assert_close(mean_pool(_h, _m.bool()), _expected, "mean_pool with a bool mask")
 assert_close(mean_pool(_h.float(), _m.float()), _expected, "mean_pool with float32 states and a float mask", rtol=1e-5, atol=1e-6)
 _m = torch.tensor([[0, 1, 0, 1, 1], [1, 1, 0, 0, 1], [0, 0, 0, 0, 1]])

@@ -80,7 +80,7 @@ import torch
 import plotly.express as px
 
 import embedkit as ek
-from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal
+from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal, call_tracking
 
 DEVICE = ek.setup(seed=0)  # DEVICE=cpu|cuda|auto in the environment picks the device
 torch.set_num_threads(1)  # one thread: the grader forks this state (a thread pool would not survive) and runs many at once
@@ -686,9 +686,7 @@ for d_h in (5, 1, 16):
                  hint="a truncated unit vector is no longer unit length: renormalise every ROW")
     assert_close(T_h, X_h[:, :d_h] / np.linalg.norm(X_h[:, :d_h], axis=1, keepdims=True), f"truncate(X, {d_h})",
                  rtol=1e-4, atol=1e-5, hint="the first d coordinates of each row, divided by their own length")
-X_keep = X_h.copy()
-truncate(X_keep, 5)
-assert np.array_equal(X_keep, X_h), ("truncate(X, 5) changed X itself (its first 5 columns were rescaled in place): "
+assert not call_tracking(truncate, X_h, 5).changed, ("truncate(X, 5) changed X itself (its first 5 columns were rescaled in place): "
                                      "X[:, :d] is a view of X, so divide into a NEW array")
 Z_h = as_array(truncate([[0.0, 0.0, 2.0], [0.0, 3.0, 1.0]], 1), "truncate([[0, 0, 2], [0, 3, 1]], 1)", shape=(2, 1))
 assert_close(Z_h, [[0.0], [0.0]], "truncate([[0, 0, 2], [0, 3, 1]], 1): rows whose kept part is all zeros",
@@ -730,10 +728,11 @@ assert (err <= step / 2 * (1 + 1e-3) + 1e-6).all(), (
     f"round-trip error up to {err.max(axis=0)} per dimension; with a per-dimension range and rounding it is at most "
     f"half a step {step / 2}")
 X_out = np.array([[-1.0, 0.0, -50.0, 100.0, 1000.0]])
-assert_close(quantize_int8(X_out, lo_h, hi_h), [[-128, -128, -128, 127, 127]], "quantize_int8 of values outside the range",
+call_q = call_tracking(quantize_int8, X_out, lo_h, hi_h)
+assert_close(call_q.value, [[-128, -128, -128, 127, 127]], "quantize_int8 of values outside the range",
              hint="clip to [lo, hi] first: int8 codes wrap around otherwise")
-assert np.array_equal(X_out, [[-1.0, 0.0, -50.0, 100.0, 1000.0]]), (
-    f"quantize_int8 changed the array it was given to {X_out.tolist()}: clip a copy (np.clip(X, lo, hi), not out=X)")
+assert not call_q.changed, (
+    f"quantize_int8 changed the array it was given to {call_q.changed.get('0', X_out).tolist()}: clip a copy (np.clip(X, lo, hi), not out=X)")
 # The text's claims, on the Setup's embeddings: int8 costs next to nothing, and beats truncation to the same size.
 lo_, hi_ = P_all.min(axis=0), P_all.max(axis=0)
 rt_ = lambda M: (np.round((np.clip(M, lo_, hi_) - lo_) / (hi_ - lo_) * 255)) / 255 * (hi_ - lo_) + lo_  # noqa: E731
@@ -1248,9 +1247,7 @@ for k_h in (3, 1, 6):
     same_up_to_sign(Z, ref.transform(X_off), f"projection (k={k_h}) of data far from the origin (centre first!)", axis=0)
     assert_close(r, ref.explained_variance_ratio_, f"ratio (k={k_h}), data far from the origin", rtol=1e-3,
                  hint="sigma_i^2 over the sum of ALL sigma_j^2, of the centred data")
-X_keep = X_off.copy()
-pca(X_keep, 2)
-assert np.array_equal(X_keep, X_off), "pca(X, 2) changed X itself (centred in place?): centre a copy, Xc = X - X.mean(axis=0)"
+assert not call_tracking(pca, X_off, 2).changed, "pca(X, 2) changed X itself (centred in place?): centre a copy, Xc = X - X.mean(axis=0)"
 X_wide = rng.normal(size=(8, 20)) * np.linspace(3.0, 0.5, 20)  # fewer points than dimensions
 Z, C, r = pca(X_wide, 4)
 ref = PCA(4).fit(X_wide)
@@ -1565,9 +1562,7 @@ assert min(abs(got / lo_ok - 1), abs(got / hi_ok - 1)) < 1e-3, (
     f"effect size {got:.3f}, expected {ref_weat(X_h, Y_h, A_h, B_h, 1):.3f} (ddof=1) or {ref_weat(X_h, Y_h, A_h, B_h, 0):.3f} (ddof=0): MEAN cosines to A and to B "
     "(the sets have different sizes), and the standard deviation over the associations of X and Y TOGETHER")
 assert_close(weat_effect_size(X_h, Y_h, B_h, A_h), -got, "swapping A and B flips the sign", rtol=1e-3)
-sets_h = [X_h.copy(), Y_h.copy(), A_h.copy(), B_h.copy()]
-weat_effect_size(*sets_h)
-assert all(np.array_equal(a, b) for a, b in zip(sets_h, (X_h, Y_h, A_h, B_h))), (
+assert not call_tracking(weat_effect_size, X_h, Y_h, A_h, B_h).changed, (
     "weat_effect_size changed the arrays it was given (normalised them in place?): normalise copies")
 assert_close(weat_effect_size(X_h * 5, Y_h, A_h * rng.uniform(0.1, 3.0, size=(5, 1)), B_h), got,
              "WEAT uses cosines, so scaling vectors changes nothing", rtol=1e-3)
@@ -1587,9 +1582,7 @@ assert_close(np.linalg.norm(N_h, axis=1), np.ones(6), "row norms after neutralis
              hint="rescale every ROW to unit length AFTER removing the component")
 Wp = W_h - np.outer(W_h @ g_h, g_h) / (g_h @ g_h)
 assert_close(N_h, Wp / np.linalg.norm(Wp, axis=1, keepdims=True), "neutralise(W, g)", rtol=1e-4, atol=1e-5)
-W_keep, g_keep = W_h.copy(), g_h.copy()
-neutralise(W_keep, g_keep)
-assert np.array_equal(W_keep, W_h) and np.array_equal(g_keep, g_h), (
+assert not call_tracking(neutralise, W_h, g_h).changed, (
     "neutralise changed the arrays it was given (W -= ... or g /= ... edit the caller's arrays): compute new ones")
 one = as_array(neutralise(W_h[:1], g_h * 0.01), "neutralise(one row, a short direction)", shape=(1, 9))
 assert_close(one, Wp[:1] / np.linalg.norm(Wp[:1]), "neutralise(one row, a short direction)", rtol=1e-4, atol=1e-5)
