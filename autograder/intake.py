@@ -17,6 +17,7 @@ reported as that entry's failure, and every other entry is still mapped.
 """
 import csv
 import hashlib
+import io
 import logging
 import os
 import re
@@ -28,6 +29,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 from .course import Course
 from .records import NotebookFiles, Task
@@ -230,18 +232,151 @@ def _read_folder(path: Path) -> list[Entry | Unread]:
 
 def _read_zip(path: Path) -> list[Entry | Unread]:
     """Each notebook entry of a zip read on its own: one that cannot be read is that entry's failure alone."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except _DAMAGED as error:  # its directory, not one entry: there is no list of files to go on with
-        log.info("intake: %s is not a readable zip: %r", _shown(path.name), error)
-        report = {"mapped": [], "unmapped": [(_shown(path.name), "not a readable zip: nothing in it was read")]}
-        raise IntakeRefused(report, [f"{_shown(path.name)}: not a readable zip ({_damage(error)})"]) from None
     budget = _Budget(MAX_DOWNLOAD)
-    with archive, open(path, "rb") as raw:
-        outcomes = [_zip_entry(archive, raw, info, budget) for info in archive.infolist() if _is_notebook(info)]
+    with open(path, "rb") as raw:
+        archive, faults = _open_zip(path, raw)
+        with archive:
+            outcomes = [Unread(info.orig_filename, faults[i]) if i in faults else _zip_entry(archive, raw, info, budget)
+                        for i, info in enumerate(archive.infolist()) if _is_notebook(info)]
     for unread in (o for o in outcomes if isinstance(o, Unread)):
         log.info("intake: %s: %s", _shown(unread.name), unread.reason)
     return outcomes
+
+
+def _open_zip(path: Path, raw) -> tuple[zipfile.ZipFile, dict[int, str]]:
+    """The zip, and why each entry (by its place in the directory) that zipfile cannot even list is not read.
+
+    zipfile gives up on the whole zip for one record it cannot parse (a name that is not the UTF-8 it claims,
+    a newer format version, a damaged extra field): those records are found here and made parseable in
+    memory, so that the other entries are still read.
+    """
+    try:
+        return zipfile.ZipFile(path), {}
+    except _DAMAGED as error:
+        faults = _directory_faults(raw)
+        if not faults:
+            _refuse_zip(path, error)
+    patches = {at: data for fault in faults.values() for at, data in fault.patches.items()}
+    try:
+        return zipfile.ZipFile(_Patched(raw, patches)), {i: fault.reason for i, fault in faults.items()}
+    except _DAMAGED as error:
+        _refuse_zip(path, error)
+
+
+def _refuse_zip(path: Path, error: BaseException) -> NoReturn:
+    """Its directory, not one entry, cannot be read: there is no list of files to go on with."""
+    log.info("intake: %s is not a readable zip: %r", _shown(path.name), error)
+    report = {"mapped": [], "unmapped": [(_shown(path.name), "not a readable zip: nothing in it was read")]}
+    raise IntakeRefused(report, [f"{_shown(path.name)}: not a readable zip ({_damage(error)})"]) from None
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """A directory record zipfile cannot parse: why, and the bytes (file offset: bytes) that make it parse."""
+    reason: str
+    patches: dict[int, bytes]
+
+
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # a central directory record's fixed part (zipfile's structCentralDir)
+
+
+def _directory_faults(raw) -> dict[int, _Fault]:
+    """The records of the zip's directory that zipfile cannot parse, by their place in the directory."""
+    located = _find_directory(raw)
+    if located is None:
+        return {}
+    start, directory = located
+    faults, at, index = {}, 0, 0
+    while at + _CENTRAL.size <= len(directory) and directory.startswith(b"PK\x01\x02", at):
+        fields = _CENTRAL.unpack_from(directory, at)
+        name_end = at + _CENTRAL.size + fields[12]
+        fault = _record_fault(start + at, fields, directory[at + _CENTRAL.size:name_end],
+                              directory[name_end:name_end + fields[13]])
+        if fault:
+            faults[index] = fault
+        at, index = name_end + fields[13] + fields[14], index + 1
+    return faults
+
+
+def _find_directory(raw) -> tuple[int, bytes] | None:
+    """(file offset, bytes) of the zip's central directory, found the way zipfile finds it; None for zip64."""
+    size = raw.seek(0, os.SEEK_END)
+    tail_at = raw.seek(max(0, size - 22 - 0xFFFF))
+    tail = raw.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or len(tail) - end < 22:
+        return None
+    length, offset = struct.unpack_from("<LL", tail, end + 12)
+    start = tail_at + end - length  # where it is, whatever its stated offset (data before the zip)
+    if 0xFFFFFFFF in (length, offset) or start < 0:
+        return None
+    raw.seek(start)
+    return start, raw.read(length)
+
+
+def _record_fault(at: int, fields: tuple, name: bytes, extra: bytes) -> _Fault | None:
+    """Why zipfile cannot parse the directory record at file offset `at`, and the patch; None when it can."""
+    version, flags, name_end = fields[3], fields[5], at + _CENTRAL.size + len(name)
+    checks = [
+        (flags & 0x800 and not _is_utf8(name), "a file name that is not the UTF-8 its header says",
+         {at + 8: struct.pack("<H", flags & ~0x800)}),
+        (version > zipfile.MAX_EXTRACT_VERSION, f"made for a newer zip format (version {version / 10:.1f})",
+         {at + 6: bytes([20])}),
+        (_extra_damaged(extra, fields[11], fields[10], fields[18]), "a damaged extra field in its header",
+         {name_end: struct.pack("<HH", 0, max(len(extra) - 4, 0))}),  # one field of an unknown kind: skipped
+    ]
+    found = [(reason, patch) for bad, reason, patch in checks if bad]
+    if not found:
+        return None
+    return _Fault(f"{found[0][0]}: not read", {k: v for _, patch in found for k, v in patch.items()})
+
+
+def _extra_damaged(extra: bytes, size: int, compressed: int, offset: int) -> bool:
+    """An extra field zipfile would refuse: a length past its end, a zip64 field short of the sizes it holds."""
+    while len(extra) >= 4:
+        kind, length = struct.unpack_from("<HH", extra)
+        data, extra = extra[4:4 + length], extra[4 + length:]
+        wanted = 8 * sum(v == 0xFFFFFFFF for v in (size, compressed, offset)) if kind == 0x0001 else 0
+        unicode_path_ok = kind != 0x7075 or (len(data) >= 5 and _is_utf8(data[5:]))  # zipfile >= 3.12 reads it
+        if len(data) < max(length, wanted) or not unicode_path_ok:
+            return True
+    return False
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _Patched(io.RawIOBase):
+    """A zip file read with a few bytes of its directory changed in memory; the file itself is never written."""
+
+    def __init__(self, raw, patches: dict[int, bytes]):
+        super().__init__()
+        self._raw, self._patches = raw, patches
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, buffer) -> int:
+        start = self._raw.tell()
+        count = self._raw.readinto(buffer)
+        for at, data in self._patches.items():
+            for i in range(max(at, start), min(at + len(data), start + count)):
+                buffer[i - start] = data[i - at]
+        return count
 
 
 def _is_notebook(info: zipfile.ZipInfo) -> bool:

@@ -156,6 +156,33 @@ def test_names_that_escape_or_hide_characters_are_not_read(course, tmp_path):
     assert "'=HYPERLINK(\"x\")_tiny\ufffd.ipynb" in rows
 
 
+def test_records_zipfile_cannot_even_list_are_reported_alone(course, tmp_path):
+    """zipfile gives up on the whole zip for one such record: the intake reads around it."""
+    path = tmp_path / "downloads.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in [*GOOD, "carolé_tiny.ipynb", "dave_tiny.ipynb", "erin_tiny.ipynb", "frank_tiny.ipynb"]:
+            info = zipfile.ZipInfo(name, WHEN)
+            info.extra = struct.pack("<HH4s", 0xCAFE, 4, b"abcd")
+            zf.writestr(info, NOTEBOOK, zipfile.ZIP_DEFLATED)
+    blob = bytearray(path.read_bytes())
+    _, carol = records(blob, "carolé_tiny.ipynb")
+    _, dave = records(blob, "dave_tiny.ipynb")
+    _, erin = records(blob, "erin_tiny.ipynb")
+    _, frank = records(blob, "frank_tiny.ipynb")
+    blob[carol + 46 + 5:carol + 46 + 7] = b"\xff\xfe"  # "é" becomes bytes that are no UTF-8, flagged UTF-8
+    struct.pack_into("<HH", blob, dave + 46 + len("dave_tiny.ipynb"), 0xCAFE, 200)  # runs past its end
+    blob[erin + 6] = 99  # version 9.9 of the format
+    struct.pack_into("<HH", blob, frank + 46 + len("frank_tiny.ipynb"), 0x0001, 4)  # zip64, 4 bytes for 8
+    patch(blob, "frank_tiny.ipynb", where="central", usize=0xFFFFFFFF)
+    path.write_bytes(blob)
+    report, rows = run(course, path)
+    assert mapped(report) == ["alice", "bob"]
+    assert sorted(problem for _, _, problem in rows.values() if problem) == [
+        "a damaged extra field in its header: not read", "a damaged extra field in its header: not read",
+        "a file name that is not the UTF-8 its header says: not read", "made for a newer zip format (version 9.9): not read"]
+    assert path.read_bytes() == blob  # patched in memory only
+
+
 def test_a_bad_entry_never_stops_the_class_but_is_listed_when_something_else_does(course, tmp_path):
     path = tmp_path / "downloads.zip"
     blob = make_zip(path, [*GOOD, "carol_tiny.ipynb", "Copy of tiny (1).ipynb"])
