@@ -9,18 +9,33 @@ download noise ("Copy of ", " (1)", LMS ids) are taken out, still starts with a
 student id: `alice_types_of_embeddings.ipynb`, `types_of_embeddings - alice.ipynb`,
 `alice.ipynb` (one-notebook assignments), `smithj_12345_67890_types_of_embeddings.ipynb`
 (Canvas). Everything else is reported, never guessed.
+
+Each entry of a zip is read on its own and bounded (streamed up to a byte cap; the sizes its headers
+state are never trusted): one that cannot be read (a bad date, CRC or header, encrypted, an unsupported
+compression, too large once decompressed, a name with control characters or a path that escapes) is
+reported as that entry's failure, and every other entry is still mapped.
 """
 import csv
 import hashlib
+import io
+import logging
 import os
 import re
 import stat
+import struct
+import unicodedata
 import zipfile
+import zlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 from .course import Course
 from .records import NotebookFiles, Task
+
+log = logging.getLogger(__name__)
+
 
 def submissions(course: Course, assignment: str) -> list[str]:
     if not course.submitted.is_dir():
@@ -135,77 +150,375 @@ def read_roster(path: Path) -> list[str]:
     return [r[column or 0].strip() for r in body if r and r[column or 0].strip()]
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A file of the download that was read: its name as given, its bytes, and when it last changed."""
+    name: str
+    data: bytes
+    mtime: datetime
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A file of the download that was not read, and why: its own failure, the other files still go on."""
+    name: str
+    reason: str
+
+
+@dataclass
+class _Budget:
+    """Bytes a download may still decompress, all its entries together (kept or not)."""
+    left: int
+
+
+MAX_DOWNLOAD = 2 << 30  # bytes decompressed from one zip, all entries together: a zip of many bombs ends here
+_CHUNK = 1 << 20
+# What LMS and Colab downloads use. Not bzip2 or LZMA: an LZMA entry's header alone may ask for gigabytes.
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# What reading a damaged entry raises (zipfile, zlib, the file itself), named so that nothing else is hidden.
+_DAMAGED = (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, RuntimeError)
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # the fixed part of a zip entry's local header
+_ODD = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control and formatting codes, separators, unassigned
+_JOINERS = "\u200c\u200d"  # zero-width (non-)joiners: part of names in some scripts
+
+
 def collect(course: Course, assignment: str, path: Path, roster: list[str] | None = None,
             keep_newest: bool = False, skip_unmapped: bool = False) -> dict:
     """Copy the notebooks in folder or zip `path` into submitted/<student>/<assignment>/.
 
     Students are matched against `roster` when given (else the file name's first word is the id).
     Two files for one student, or a file for no one, stop the intake with the full list, unless
-    `keep_newest` / `skip_unmapped` say what to do. Symlinks and special files are never read.
-    Returns {"mapped": [(file, student, notebook)], "unmapped": [(file, reason)]}.
+    `keep_newest` / `skip_unmapped` say what to do. A file that cannot be read (a symlink, a special
+    file, a damaged, encrypted or oversized zip entry, a name that escapes) is reported and the others
+    go on. Returns {"mapped": [(file, student, notebook)], "unmapped": [(file, reason)]}.
     """
-    notebooks = course.notebooks(assignment)
-    path = Path(path)
-    entries, invalid = [], []  # (name, bytes, mtime)
-    if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if not info.filename.endswith(".ipynb") or info.is_dir() or "__MACOSX" in info.filename:
-                    continue
-                if (info.external_attr >> 16) & 0o170000 not in (0, 0o100000):
-                    invalid.append((info.filename, "not a regular file (a symlink?): not read"))
-                elif info.file_size > MAX_NOTEBOOK:
-                    invalid.append((info.filename, f"larger than {MAX_NOTEBOOK >> 20} MiB: not read"))
-                else:
-                    entries.append((info.filename, zf.read(info), datetime(*info.date_time, tzinfo=timezone.utc)))
-    else:
-        for file in sorted(path.rglob("*.ipynb")):
-            if ".ipynb_checkpoints" in file.parts:
-                continue
-            name = str(file.relative_to(path))
-            text, problem = read_submission(file)
-            if text is None:
-                invalid.append((name, problem or "not read"))
-            else:
-                entries.append((name, text.encode(), datetime.fromtimestamp(file.lstat().st_mtime, timezone.utc)))
-    report = {"mapped": [], "unmapped": [(_shown(name), why) for name, why in invalid]}
-    by_key: dict[tuple, list] = {}
-    for name, data, mtime in entries:
-        if roster is not None:
-            student, notebook, why = _roster_student(Path(name).stem, notebooks, roster)
-        else:
-            student, notebook, why = _student_of(Path(name).stem, notebooks)
-        if not student or not notebook:
-            report["unmapped"].append((_shown(name), why or "no notebook of the assignment in the file name"))
-            continue
-        by_key.setdefault((student, notebook), []).append((name, data, mtime))
-    problems = [f"{name}: {why}" for name, why in report["unmapped"]] if not skip_unmapped else []
-    chosen = {}
-    for key, files in by_key.items():
-        files.sort(key=lambda e: e[2])
-        chosen[key] = files[-1]
-        if len(files) > 1:
-            names = ", ".join(_shown(f[0]) for f in files)
-            if keep_newest:
-                report["unmapped"] += [(_shown(f[0]), f"another file for {key[0]}/{key[1]} is newer ({_shown(files[-1][0])}): "
-                                                      "kept that one")
-                                       for f in files[:-1]]
-            else:
-                problems.append(f"{len(files)} files map to student {key[0]} ({key[1]}): {names}")
+    outcomes = _read_download(Path(path))
+    unread = [(_shown(o.name), o.reason) for o in outcomes if isinstance(o, Unread)]
+    entries = [o for o in outcomes if isinstance(o, Entry)]
+    by_key, unmapped = _by_student(entries, course.notebooks(assignment), roster)
+    chosen, older, collisions = _choose(by_key, keep_newest)
+    report = {"mapped": [], "unmapped": unread + unmapped + older}
+    problems = ([] if skip_unmapped else [f"{name}: {why}" for name, why in unmapped]) + collisions
     if problems:
-        raise IntakeRefused(report, problems + ["use --roster to match full names, --keep-newest to keep the newest of "
-                                                "several files, --skip-unmapped to leave out files that match no one"])
-    for (student, notebook), (name, data, mtime) in sorted(chosen.items()):
+        raise IntakeRefused(report, [f"{name}: {why}" for name, why in unread] + problems + [
+            "use --roster to match full names, --keep-newest to keep the newest of several files, "
+            "--skip-unmapped to leave out files that match no one"])
+    report["mapped"] = _store(course, assignment, chosen)
+    return report
+
+
+def _read_download(path: Path) -> list[Entry | Unread]:
+    if path.is_dir():
+        return _read_folder(path)
+    if path.is_file() and zipfile.is_zipfile(path):
+        return _read_zip(path)
+    raise IntakeRefused({"mapped": [], "unmapped": [(_shown(path.name), "neither a folder nor a zip: not read")]},
+                        [f"{_shown(str(path))}: neither a folder nor a zip (a damaged or partial download?)"])
+
+
+def _read_folder(path: Path) -> list[Entry | Unread]:
+    outcomes: list[Entry | Unread] = []
+    for file in sorted(path.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in file.parts:
+            continue
+        name = str(file.relative_to(path))
+        text, problem = read_submission(file)
+        if text is None:
+            outcomes.append(Unread(name, problem or "not read"))
+        else:
+            outcomes.append(Entry(name, text.encode(), datetime.fromtimestamp(file.lstat().st_mtime, timezone.utc)))
+    return outcomes
+
+
+def _read_zip(path: Path) -> list[Entry | Unread]:
+    """Each notebook entry of a zip read on its own: one that cannot be read is that entry's failure alone."""
+    budget = _Budget(MAX_DOWNLOAD)
+    with open(path, "rb") as raw:
+        archive, faults = _open_zip(path, raw)
+        with archive:
+            outcomes = [Unread(info.orig_filename, faults[i]) if i in faults else _zip_entry(archive, raw, info, budget)
+                        for i, info in enumerate(archive.infolist()) if _is_notebook(info)]
+    for unread in (o for o in outcomes if isinstance(o, Unread)):
+        log.info("intake: %s: %s", _shown(unread.name), unread.reason)
+    return outcomes
+
+
+def _open_zip(path: Path, raw) -> tuple[zipfile.ZipFile, dict[int, str]]:
+    """The zip, and why each entry (by its place in the directory) that zipfile cannot even list is not read.
+
+    zipfile gives up on the whole zip for one record it cannot parse (a name that is not the UTF-8 it claims,
+    a newer format version, a damaged extra field): those records are found here and made parseable in
+    memory, so that the other entries are still read.
+    """
+    try:
+        return zipfile.ZipFile(path), {}
+    except _DAMAGED as error:
+        faults = _directory_faults(raw)
+        if not faults:
+            _refuse_zip(path, error)
+    patches = {at: data for fault in faults.values() for at, data in fault.patches.items()}
+    try:
+        return zipfile.ZipFile(_Patched(raw, patches)), {i: fault.reason for i, fault in faults.items()}
+    except _DAMAGED as error:
+        _refuse_zip(path, error)
+
+
+def _refuse_zip(path: Path, error: BaseException) -> NoReturn:
+    """Its directory, not one entry, cannot be read: there is no list of files to go on with."""
+    log.info("intake: %s is not a readable zip: %r", _shown(path.name), error)
+    report = {"mapped": [], "unmapped": [(_shown(path.name), "not a readable zip: nothing in it was read")]}
+    raise IntakeRefused(report, [f"{_shown(path.name)}: not a readable zip ({_damage(error)})"]) from None
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """A directory record zipfile cannot parse: why, and the bytes (file offset: bytes) that make it parse."""
+    reason: str
+    patches: dict[int, bytes]
+
+
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # a central directory record's fixed part (zipfile's structCentralDir)
+
+
+def _directory_faults(raw) -> dict[int, _Fault]:
+    """The records of the zip's directory that zipfile cannot parse, by their place in the directory."""
+    located = _find_directory(raw)
+    if located is None:
+        return {}
+    start, directory = located
+    faults, at, index = {}, 0, 0
+    while at + _CENTRAL.size <= len(directory) and directory.startswith(b"PK\x01\x02", at):
+        fields = _CENTRAL.unpack_from(directory, at)
+        name_end = at + _CENTRAL.size + fields[12]
+        fault = _record_fault(start + at, fields, directory[at + _CENTRAL.size:name_end],
+                              directory[name_end:name_end + fields[13]])
+        if fault:
+            faults[index] = fault
+        at, index = name_end + fields[13] + fields[14], index + 1
+    return faults
+
+
+def _find_directory(raw) -> tuple[int, bytes] | None:
+    """(file offset, bytes) of the zip's central directory, found the way zipfile finds it; None for zip64."""
+    size = raw.seek(0, os.SEEK_END)
+    tail_at = raw.seek(max(0, size - 22 - 0xFFFF))
+    tail = raw.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or len(tail) - end < 22:
+        return None
+    length, offset = struct.unpack_from("<LL", tail, end + 12)
+    start = tail_at + end - length  # where it is, whatever its stated offset (data before the zip)
+    if 0xFFFFFFFF in (length, offset) or start < 0:
+        return None
+    raw.seek(start)
+    return start, raw.read(length)
+
+
+def _record_fault(at: int, fields: tuple, name: bytes, extra: bytes) -> _Fault | None:
+    """Why zipfile cannot parse the directory record at file offset `at`, and the patch; None when it can."""
+    version, flags, name_end = fields[3], fields[5], at + _CENTRAL.size + len(name)
+    checks = [
+        (flags & 0x800 and not _is_utf8(name), "a file name that is not the UTF-8 its header says",
+         {at + 8: struct.pack("<H", flags & ~0x800)}),
+        (version > zipfile.MAX_EXTRACT_VERSION, f"made for a newer zip format (version {version / 10:.1f})",
+         {at + 6: bytes([20])}),
+        (_extra_damaged(extra, fields[11], fields[10], fields[18]), "a damaged extra field in its header",
+         {name_end: struct.pack("<HH", 0, max(len(extra) - 4, 0))}),  # one field of an unknown kind: skipped
+    ]
+    found = [(reason, patch) for bad, reason, patch in checks if bad]
+    if not found:
+        return None
+    return _Fault(f"{found[0][0]}: not read", {k: v for _, patch in found for k, v in patch.items()})
+
+
+def _extra_damaged(extra: bytes, size: int, compressed: int, offset: int) -> bool:
+    """An extra field zipfile would refuse: a length past its end, a zip64 field short of the sizes it holds."""
+    while len(extra) >= 4:
+        kind, length = struct.unpack_from("<HH", extra)
+        data, extra = extra[4:4 + length], extra[4 + length:]
+        wanted = 8 * sum(v == 0xFFFFFFFF for v in (size, compressed, offset)) if kind == 0x0001 else 0
+        unicode_path_ok = kind != 0x7075 or (len(data) >= 5 and _is_utf8(data[5:]))  # zipfile >= 3.12 reads it
+        if len(data) < max(length, wanted) or not unicode_path_ok:
+            return True
+    return False
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _Patched(io.RawIOBase):
+    """A zip file read with a few bytes of its directory changed in memory; the file itself is never written."""
+
+    def __init__(self, raw, patches: dict[int, bytes]):
+        super().__init__()
+        self._raw, self._patches = raw, patches
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, buffer) -> int:
+        start = self._raw.tell()
+        count = self._raw.readinto(buffer)
+        for at, data in self._patches.items():
+            for i in range(max(at, start), min(at + len(data), start + count)):
+                buffer[i - start] = data[i - at]
+        return count
+
+
+def _is_notebook(info: zipfile.ZipInfo) -> bool:
+    name = info.orig_filename  # "x.ipynb\0.txt" is a notebook to report, not "x.ipynb" to read
+    return name.endswith(".ipynb") and not info.is_dir() and "__MACOSX" not in name
+
+
+def _zip_entry(archive: zipfile.ZipFile, raw, info: zipfile.ZipInfo, budget: _Budget) -> Entry | Unread:
+    name = info.orig_filename  # before zipfile cuts it at a NUL byte
+    mtime = _zip_time(info)
+    problem = _entry_problem(info) or _local_header_problem(raw, info)
+    if problem or mtime is None:
+        return Unread(name, problem or "its date is not a date ({:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}): "
+                                       "not read".format(*info.date_time))
+    limit = min(MAX_NOTEBOOK, budget.left)
+    try:
+        data = _read_bounded(archive, info, limit)
+    except _DAMAGED as error:
+        log.debug("intake: %s: %r", _shown(name), error)
+        return Unread(name, f"damaged ({_damage(error)}): not read")
+    budget.left -= len(data)
+    if len(data) > limit:
+        return Unread(name, f"larger than {MAX_NOTEBOOK >> 20} MiB once decompressed: not read" if limit == MAX_NOTEBOOK
+                      else f"the download's {MAX_DOWNLOAD >> 20} MiB of notebooks are used up: not read")
+    if len(data) != info.file_size:
+        return Unread(name, "its size is not the one its header says: not read")
+    return Entry(name, data, mtime)
+
+
+def _zip_time(info: zipfile.ZipInfo) -> datetime | None:
+    try:
+        return datetime(*info.date_time, tzinfo=timezone.utc)
+    except ValueError:  # month 0, day 0, hour 31, ...: zipfile decodes the fields without checking them
+        return None
+
+
+def _entry_problem(info: zipfile.ZipInfo) -> str:
+    """Why an entry is not read, from the zip's directory alone ("" when it may be read)."""
+    if info.flag_bits & 0x1:
+        return "encrypted (password-protected): not read"
+    if info.compress_type not in _METHODS:
+        return f"compression method {info.compress_type} (only stored or deflated are read): not read"
+    if (info.external_attr >> 16) & 0o170000 not in (0, 0o100000):
+        return "not a regular file (a symlink?): not read"
+    if info.file_size > MAX_NOTEBOOK:
+        return f"larger than {MAX_NOTEBOOK >> 20} MiB: not read"
+    return _name_problem(info.orig_filename)
+
+
+def _name_problem(name: str) -> str:
+    if any(unicodedata.category(c) in _ODD and c not in _JOINERS for c in name):
+        return "control or formatting characters in the file name: not read"
+    parts = name.replace("\\", "/").split("/")
+    if parts[0] == "" or re.match(r"[A-Za-z]:", parts[0]) or ".." in parts:
+        return "a path that leaves the download (absolute or ..): not read"
+    return ""
+
+
+def _local_header_problem(raw, info: zipfile.ZipInfo) -> str:
+    """The entry's own header must agree with the zip's directory: two readers of one zip never see two files."""
+    raw.seek(info.header_offset)
+    block = raw.read(_LOCAL_HEADER.size)
+    if len(block) != _LOCAL_HEADER.size or block[:4] != b"PK\x03\x04":
+        return "no entry where the zip's directory says: not read"
+    _, _, _, flags, method, _, _, crc, compressed, size, _, _ = _LOCAL_HEADER.unpack(block)
+    if method != info.compress_type or (flags & 0x1) != (info.flag_bits & 0x1):
+        return "its header and the zip's directory disagree (compression or encryption): not read"
+    if flags & 0x8 or 0xFFFFFFFF in (compressed, size):  # sizes after the data, or in a zip64 field
+        return ""
+    if (crc, compressed, size) != (info.CRC, info.compress_size, info.file_size):
+        return "its header and the zip's directory disagree (size or checksum): not read"
+    return ""
+
+
+def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """At most `limit` + 1 bytes of an entry, streamed: whatever its headers say, no more is decompressed."""
+    chunks, total = [], 0
+    with archive.open(info) as stream:
+        while total <= limit and (chunk := stream.read(min(_CHUNK, limit + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+    return b"".join(chunks)
+
+
+def _damage(error: BaseException) -> str:
+    """A short, fixed description of what was wrong (error messages may quote the student's file name)."""
+    if isinstance(error, zipfile.BadZipFile):
+        return "checksum does not match" if "CRC" in str(error) else "bad header"
+    if isinstance(error, (EOFError, zlib.error)):
+        return "compressed data truncated or corrupt"
+    if isinstance(error, OSError):
+        return "unreadable"
+    return type(error).__name__
+
+
+def _by_student(entries: list[Entry], notebooks: list[str],
+                roster: list[str] | None) -> tuple[dict[tuple[str, str], list[Entry]], list[tuple[str, str]]]:
+    """Files grouped by (student, notebook), and (file, reason) for each file that maps to no one."""
+    by_key: dict[tuple[str, str], list[Entry]] = {}
+    unmapped = []
+    for entry in entries:
+        stem = Path(entry.name).stem
+        student, notebook, why = (_roster_student(stem, notebooks, roster) if roster is not None
+                                  else _student_of(stem, notebooks))
+        if student and notebook:
+            by_key.setdefault((student, notebook), []).append(entry)
+        else:
+            unmapped.append((_shown(entry.name), why or "no notebook of the assignment in the file name"))
+    return by_key, unmapped
+
+
+def _choose(by_key: dict[tuple[str, str], list[Entry]],
+            keep_newest: bool) -> tuple[dict[tuple[str, str], Entry], list[tuple[str, str]], list[str]]:
+    """The newest file of each (student, notebook); the older ones (with keep_newest) or collisions (without)."""
+    chosen, older, collisions = {}, [], []
+    for (student, notebook), files in by_key.items():
+        files = sorted(files, key=lambda e: e.mtime)
+        chosen[student, notebook] = newest = files[-1]
+        if len(files) == 1:
+            continue
+        if keep_newest:
+            older += [(_shown(f.name), f"another file for {student}/{notebook} is newer ({_shown(newest.name)}): "
+                                       "kept that one") for f in files[:-1]]
+        else:
+            collisions.append(f"{len(files)} files map to student {student} ({notebook}): "
+                              + ", ".join(_shown(f.name) for f in files))
+    return chosen, older, collisions
+
+
+def _store(course: Course, assignment: str, chosen: dict[tuple[str, str], Entry]) -> list[tuple[str, str, str]]:
+    mapped = []
+    for (student, notebook), entry in sorted(chosen.items()):
         folder = course.submitted / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{notebook}.ipynb"
         if target.is_symlink():
             target.unlink()
-        if not target.is_file() or target.read_bytes() != data:
-            target.write_bytes(data)
-            (folder / "timestamp.txt").write_text(mtime.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-        report["mapped"].append((_shown(name), student, notebook))
-    return report
+        if not target.is_file() or target.read_bytes() != entry.data:
+            target.write_bytes(entry.data)
+            (folder / "timestamp.txt").write_text(entry.mtime.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+        mapped.append((_shown(entry.name), student, notebook))
+    return mapped
 
 
 def _shown(name: str) -> str:
