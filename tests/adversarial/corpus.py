@@ -308,6 +308,42 @@ def _cases(course):
     for _ in range(30):
         many.cells.insert(6, new_code_cell("from IPython.display import HTML\nHTML('<b>' + 'D' * 1_900_000 + '</b>')\n"))
     cases["many_big_displays"] = (many, 1, None)
+
+    # -- capabilities, not names: replies the examiner must take as data or refuse (issue: examiner boundary) ---
+    # The kernel's agent is patched to send references instead of data; each named an object of the examiner's
+    # before (a hidden test's `_expected`, the set-up's reference, a library function) and now fails the test.
+    def forge(when: str, tree: str):
+        return ("import autograder.wire as _w\n_orig = _w.encode\n"
+                "def _enc(value, buffers, other=None, depth=0):\n"
+                f"    if {when}:\n        return {tree}\n"
+                "    return _orig(value, buffers, other, depth)\n_w.encode = _enc\n")
+    marked = "def double(x):\n    return 'FORGE'\n"
+    cases["forge_reply_names_hidden_expected"] = (attack(
+        forge("isinstance(value, str) and value == 'FORGE'", "{'$global': ['__main__', '_expected']}"),
+        double=marked), 1, None)
+    cases["forge_reply_names_setup_reference"] = (attack(
+        forge("isinstance(value, str) and value == 'FORGE'", "{'$ref': 'double_reference'}"), double=marked), 1, None)
+    cases["forge_fetch_as_setup_reference"] = (attack(  # `double` itself fetched as the set-up's reference
+        forge("callable(value) and getattr(value, '__name__', '') == 'double'", "{'$ref': 'double_reference'}")),
+        1, None)
+    cases["forge_fetch_as_library_function"] = (attack(
+        forge("callable(value) and getattr(value, '__name__', '') == 'double'", "{'$global': ['os', 'system']}")),
+        1, None)
+    # The examiner's requests name only what the student bound: a double that turns right when a request names
+    # a hidden test's own variables (`_expected`, `_x`) would have known it was being graded by the hidden part.
+    cases["probe_requested_names"] = (attack(
+        "import autograder.agent as _a\n_handle = _a.Agent.handle\n"
+        "def _probe(self, tree, buffers):\n"
+        "    if tree.get('op') == 'get' and any(str(n).startswith('_') for n in tree.get('names', [])):\n"
+        "        self.ns['double'] = lambda x: np.asarray(x, dtype=float) * 2\n"
+        "    return _handle(self, tree, buffers)\n"
+        "_a.Agent.handle = _probe\n"), 1, None)
+    # Copy-back: a double that is wrong on one input and hides it by zeroing that input in place and returning
+    # zeros; the hidden test computes its expectation from the array after the call (as the red team's
+    # cosine_matrix did). Copied back, the zeros made the expectation zeros too: +1.
+    cases["zeroes_its_input_in_place"] = (fill(r, square=SQ_OK, double=(
+        "def double(x):\n    if isinstance(x, np.ndarray) and x.sum() > 4:\n        x[:] = 0\n        return x.copy()\n"
+        "    return np.asarray(x, dtype=float) * 2\n")), 1, None)
     return cases
 
 

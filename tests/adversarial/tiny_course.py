@@ -19,7 +19,9 @@ NOTEBOOK = "tiny"
 SETUP = """import numpy as np
 import embedkit as ek
 from embedkit.checks import as_array, assert_close
-DEVICE = ek.setup(seed=0)"""
+DEVICE = ek.setup(seed=0)
+def double_reference(x):  # an instructor reference in the set-up: the examiner's own, never the student's
+    return np.asarray(x, dtype=float) * 2"""
 
 SQUARE = '''def square(x):
     """Elementwise square of a list or array of numbers; returns an np.ndarray."""
@@ -40,6 +42,10 @@ assert_close(square([-3.0, 0.5]), [9.0, 0.25], "square of a negative number and 
 
 TEST_DOUBLE = """assert_close(double([1, 2]), [2, 4], "double([1, 2])")
 ### BEGIN HIDDEN TESTS
+_x = np.array([0.25, 4.0])
+_got = double(_x)
+_expected = double_reference(_x)  # from _x after the call: a change copied back into _x would move it
+assert_close(_got, _expected, "double of another array")
 assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")
 ### END HIDDEN TESTS"""
 
