@@ -338,6 +338,11 @@ def _cases(course):
         "        self.ns['double'] = lambda x: np.asarray(x, dtype=float) * 2\n"
         "    return _handle(self, tree, buffers)\n"
         "_a.Agent.handle = _probe\n"), 1, None)
+    # Decoding is bounded by what was sent: one long string among a million short ones asked numpy for a
+    # 1,000,000 x 500-character array (2 GB from a 4 MB reply) in the examiner.
+    cases["string_array_padding_bomb"] = (attack(
+        forge("isinstance(value, str) and value == 'FORGE'",
+              "{'$strarray': ['a'] * 999_999 + ['b' * 500], 'shape': [1_000_000]}"), double=marked), 1, None)
     # Copy-back: a double that is wrong on one input and hides it by zeroing that input in place and returning
     # zeros; the hidden test computes its expectation from the array after the call (as the red team's
     # cosine_matrix did). Copied back, the zeros made the expectation zeros too: +1.
