@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 SYSV_FILES = ("shm", "msg", "sem")         # /proc/sysvipc/<kind>: the host IPC namespace's objects
 SHM_DIRS = ("/dev/shm", "/dev/mqueue")    # POSIX shared memory, semaphores and message queues
 IPC_RMID = 0
+DYING_S = 10.0  # seconds a killed process may take to exit before it counts as left behind
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -89,19 +90,33 @@ def _remove_path(path: str) -> None:
         pass
 
 
+def _dying(pid: int) -> bool:
+    """Whether SIGKILL is pending for `pid`: killed, and on its way out (psutil does not show pending signals)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            masks = [int(line.split()[1], 16) for line in f if line.startswith(("SigPnd:", "ShdPnd:"))]
+    except (OSError, ValueError, IndexError):
+        return True  # gone already
+    return any(mask & (1 << (9 - 1)) for mask in masks)  # SIGKILL is signal 9
+
+
 def _sweep_processes(uids) -> list[str]:
-    """Processes of `uids` still alive a second after the sandbox was killed: killed now, and reported."""
-    alive = processes(uids)
-    if alive:
-        _, alive = psutil.wait_procs(alive, timeout=1.0)  # already sent SIGKILL: give them time to go
+    """Processes of `uids` that the sandbox's kill missed (no SIGKILL pending): killed now, and reported.
+
+    Killed ones may take seconds to exit (a fork bomb's hundreds, on a busy machine): they are waited
+    for, up to DYING_S, and reported only if still there then.
+    """
     found = []
+    alive = processes(uids)
     for proc in alive:
         try:
-            found.append(f"process {proc.pid} ({proc.name()}) of uid {proc.uids().real}")
+            if not _dying(proc.pid):
+                found.append(f"process {proc.pid} ({proc.name()}) of uid {proc.uids().real}")
             proc.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(alive, timeout=1.0)
+    _, alive = psutil.wait_procs(alive, timeout=DYING_S)
+    found += [f"process {proc.pid} of uids {uids}, alive {DYING_S:g} s after SIGKILL" for proc in alive]
     return found
 
 
