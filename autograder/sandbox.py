@@ -1,4 +1,4 @@
-"""Sandboxed kernels: where and how student code runs.
+"""Sandboxed kernels and examiners: where and how student code, and the tests on what it returns, run.
 
 Each graded notebook gets a fresh IPython kernel that
 
@@ -10,9 +10,16 @@ Each graded notebook gets a fresh IPython kernel that
   gradebook, the grading folder, the git history and other students' work are
   simply not there;
 * has no network (a fresh network namespace; the grader talks to it over Unix
-  sockets in the scratch directory);
+  sockets in the scratch directory), and its own IPC and UTS namespaces (SysV
+  objects no other sandbox sees, gone with it; the hostname "sandbox");
 * runs under resource limits: address space (memory), processes, file size, no
   core dumps, no new privileges.
+
+Its examiner (the trusted process that runs the test cells on the kernel's data)
+gets a sandbox of its own once it holds its sockets: another uid, the same kind of
+read-only root (rootfs.py) with only a small tmpfs /tmp and home writable, no
+network, its own limits. After each submission, leftovers.py checks that nothing of
+either uid is left on the host.
 
 When the grader is not root (or the kernel forbids namespaces) it falls back to
 what an ordinary user can do (scratch directory, rlimits, process group) and says
@@ -25,7 +32,6 @@ forked kernels share the imported code's memory.
 """
 import ctypes
 import json
-import logging
 import os
 import resource
 import shutil
@@ -62,7 +68,6 @@ QUIET_ENV = {
 }
 
 _libc = ctypes.CDLL(None, use_errno=True)
-log = logging.getLogger(__name__)
 
 
 def can_isolate() -> bool:
