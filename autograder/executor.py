@@ -35,6 +35,7 @@ class Limits:
     notebook_timeout: float = Grading.notebook_timeout.default_value
     startup_timeout: float = 60.0
     mem_limit: int | None = int(Grading.mem_limit_gib.default_value * 2**30)  # bytes, all its processes together
+    examiner_mem_limit: int | None = int(Grading.mem_limit_gib.default_value * 2**30)  # bytes, the examiner's own
     nproc: int = 256                  # processes/threads of the sandbox uid
     threads: int | None = None        # torch/BLAS threads per kernel (None: CPUs / local workers)
     isolate: bool | None = None       # None: full sandbox when possible
@@ -66,6 +67,7 @@ class NotebookRun:
     startup_s: float = 0.0
     wall_s: float = 0.0
     peak_rss_mib: float = 0.0
+    leftovers: list = field(default_factory=list)  # what of its sandbox outlived it (removed): empty when it held
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,7 +91,8 @@ class Session:
     def __init__(self, launcher: KernelLauncher, limits: Limits, env: dict | None = None):
         self.launcher = launcher
         self.limits = limits
-        self.spec = new_spec(limits.isolate, limits.mem_limit, limits.nproc, limits.threads, env)
+        self.spec = new_spec(limits.isolate, limits.mem_limit, limits.nproc, limits.threads, env,
+                             limits.examiner_mem_limit)
         self.agent = self.spec["agent_name"]
         self.pid = None
         self.examiner_pid = None
@@ -97,6 +100,7 @@ class Session:
         self.examiner: socket.socket | None = None
         self.peak_rss = 0
         self.display_left = MAX_NOTEBOOK_DISPLAY
+        self.leftovers: list[str] = []
 
     def _budget(self) -> dict:
         """What one cell's outputs may still add: its own limits, within what is left of the notebook's."""
@@ -327,7 +331,7 @@ class Session:
             except (ProcessLookupError, RuntimeError, OSError):
                 pass
         self._sample_rss()
-        cleanup(self.spec, self.pid)  # the kernel first: then nothing on its sockets can hold the client up
+        self.leftovers = cleanup(self.spec, self.pid)  # the kernel first: then nothing on its sockets can hold the client up
         if self.client is not None:
             import threading
             stopper = threading.Thread(target=self._stop_channels, daemon=True)
@@ -365,7 +369,7 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
                          setup_s=sum(setup.get("seconds", [])))
     if setup.get("error"):
         result.failure = f"the notebook's set-up failed (instructor code): {setup['error']}"
-        cleanup(session.spec, None)
+        result.leftovers = cleanup(session.spec, None)
         return result
     try:
         session.start()
@@ -428,6 +432,7 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
         session.close()
     result.wall_s = time.monotonic() - start
     result.peak_rss_mib = session.peak_rss / 2**20
+    result.leftovers = session.leftovers
     return result
 
 

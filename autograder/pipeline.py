@@ -43,8 +43,8 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
     gpu = (device or "").startswith("cuda") or (not device and os.path.exists("/dev/nvidia0"))
     if gpu and not device:  # auto on a GPU machine is cuda, said explicitly: the zygotes must keep off the GPU
         device = "cuda"
-    if gpu and limits.mem_limit:  # CUDA reserves far more address space than it uses: no RLIMIT_AS there
-        limits = Limits(**{**asdict(limits), "mem_limit": None})
+    if gpu:  # CUDA reserves far more address space than it uses: no RLIMIT_AS there (nor in the examiner)
+        limits = Limits(**{**asdict(limits), "mem_limit": None, "examiner_mem_limit": None})
     if limits.threads is None and not scheduler:  # workers run side by side: share the cores, don't oversubscribe
         limits = Limits(**{**asdict(limits), "threads": max(1, (os.cpu_count() or 1) // max(jobs, 1))})
     env = {"DEVICE": device} if device else {}

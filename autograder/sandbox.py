@@ -1,4 +1,4 @@
-"""Sandboxed kernels: where and how student code runs.
+"""Sandboxed kernels and examiners: where and how student code, and the tests on what it returns, run.
 
 Each graded notebook gets a fresh IPython kernel that
 
@@ -10,9 +10,16 @@ Each graded notebook gets a fresh IPython kernel that
   gradebook, the grading folder, the git history and other students' work are
   simply not there;
 * has no network (a fresh network namespace; the grader talks to it over Unix
-  sockets in the scratch directory);
+  sockets in the scratch directory), and its own IPC and UTS namespaces (SysV
+  objects no other sandbox sees, gone with it; the hostname "sandbox");
 * runs under resource limits: address space (memory), processes, file size, no
   core dumps, no new privileges.
+
+Its examiner (the trusted process that runs the test cells on the kernel's data)
+gets a sandbox of its own once it holds its sockets: another uid, the same kind of
+read-only root (rootfs.py) with only a small tmpfs /tmp and home writable, no
+network, its own limits. After each submission, leftovers.py checks that nothing of
+either uid is left on the host.
 
 When the grader is not root (or the kernel forbids namespaces) it falls back to
 what an ordinary user can do (scratch directory, rlimits, process group) and says
@@ -36,11 +43,13 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 from embedkit.quiet import QUIET_ENV as LIBRARY_QUIET_ENV
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+from . import leftovers, rootfs
+from .rootfs import CLONE_NEWPID, allowed_paths
+
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
 
@@ -66,86 +75,61 @@ def can_isolate() -> bool:
     return os.geteuid() == 0 and sys.platform.startswith("linux")
 
 
-def _check(ret: int, what: str) -> None:
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _mount(src, target, fstype, flags, data=None) -> None:
-    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
-    _check(_libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
-
-
-def allowed_paths() -> tuple[list[str], list[str]]:
-    """(read-only, read-write) directories visible inside the sandbox."""
-    import embedkit
-
-    ro = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/sys", sys.base_prefix, sys.prefix,
-          sys.exec_prefix, str(Path(embedkit.__file__).resolve().parent)]
-    data = os.environ.get("COURSE_DATA") or str(Path(embedkit.__file__).resolve().parent.parent / "data")
-    ro.append(data)
-    for p in list(sys.path):
-        if p and ("site-packages" in p or "dist-packages" in p):
-            ro.append(p)
-    ro = sorted({os.path.realpath(p) for p in ro if p and os.path.isdir(p)}, key=len)
-    return ro, []
-
-
-CLONE_NEWPID = 0x20000000
 DISK_LIMIT = 1 << 30  # bytes of scratch space (/tmp and home) per sandbox
+EXAMINER_DISK = 256 << 20  # bytes of the examiner's /tmp and home, each (it writes little: a test's temporary files)
+EXAMINER_SHM = 64 << 20
+EXAMINER_HOME = "/home/examiner"
 MEMORY_EXIT = 86  # the supervisor's exit code when the sandbox's processes together went over the memory limit
-DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+def _shm_size(mem_limit: int | None) -> int:
+    """Bytes of a kernel's /dev/shm, and of its SysV shared memory: an eighth of its memory, 64 MiB to 1 GiB."""
+    return max(64 << 20, min((mem_limit or 8 << 30) // 8, 1 << 30))
 
 
 def _build_root(spec: dict) -> None:
-    """A private root holding only the allowed paths, in new mount, network and PID namespaces.
+    """A private root holding only the allowed paths, in new mount, network, IPC, UTS and PID namespaces.
 
     Called as root in the child. The process forks: it stays outside as the sandbox's supervisor
     (see `_supervise`, never returns) and its child becomes PID 1 of the new PID namespace, with a
-    fresh /proc (only the sandbox's own processes), a minimal /dev with a private /dev/shm, and the
-    scratch directory's /tmp.
+    fresh /proc (only the sandbox's own processes), a minimal /dev with a private /dev/shm (and the
+    GPU's devices), the scratch directory read-write, and size-limited tmpfs for /tmp and home.
     """
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    root = spec["root"]
-    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
+    rootfs.unshare(CLONE_NEWPID)
+    root, scratch = spec["root"], spec["scratch"]
+    disk, shm = spec.get("disk_limit") or DISK_LIMIT, _shm_size(spec.get("mem_limit"))
+    rootfs.bound_sysv_ipc(shm)
     ro, _ = allowed_paths()
-    scratch = spec["scratch"]
-    # The sandbox's /tmp first: allowed paths that live under /tmp (a checkout in /tmp, say)
-    # are then mounted on top of it instead of being hidden by it.
-    # /tmp and the home directory are size-limited tmpfs of the sandbox's own: its scratch disk, gone with it.
-    disk = spec.get("disk_limit") or DISK_LIMIT
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={disk}")
-    for path in ro + [scratch]:
-        target = root + path
-        os.makedirs(target, exist_ok=True)
-        _mount(path, target, None, MS_BIND | MS_REC)
-        if path in ro:
-            _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
-    uid = spec["uid"]
-    _mount("tmpfs", root + scratch + "/home", "tmpfs", MS_NOSUID | MS_NODEV,
-           f"mode=700,uid={uid},gid={uid},size={disk}")
-    dev = root + "/dev"
-    os.makedirs(dev, exist_ok=True)
-    _mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=64k")
-    for name in DEVICES + tuple(d for d in os.listdir("/dev") if d.startswith("nvidia")):
-        if os.path.exists("/dev/" + name) and not os.path.isdir("/dev/" + name):
-            open(os.path.join(dev, name), "w").close()
-            _mount("/dev/" + name, os.path.join(dev, name), None, MS_BIND)
-    os.makedirs(dev + "/shm")
-    shm = max(64 << 20, min((spec.get("mem_limit") or 8 << 30) // 8, 1 << 30))
-    _mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={shm}")
-    for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                         ("stderr", "/proc/self/fd/2")):
-        os.symlink(target, os.path.join(dev, link))
+    rootfs.private_root(root, ro, [scratch], disk)
+    rootfs.home(root + scratch + "/home", spec["uid"], disk)
+    rootfs.devices(root, shm, gpu=True)
     pid = os.fork()
     if pid:
         _supervise(pid, spec)
-    os.makedirs(root + "/proc", exist_ok=True)
-    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | 8)  # 8: MS_NOEXEC; this PID namespace's /proc
-    os.chroot(root)
+    rootfs.proc(root)  # this PID namespace's /proc
+    rootfs.enter(root)
+
+
+def _examiner_paths() -> list[str]:
+    """What the examiner reads: the kernel's read-only paths and the grader's own package (its lazy imports)."""
+    ro, _ = allowed_paths()
+    return sorted(set(ro) | {str(Path(__file__).resolve().parent)}, key=len)
+
+
+def _build_examiner_root(spec: dict) -> None:
+    """The examiner's own private root: like the kernel's, read-only but for its tmpfs /tmp and home.
+
+    New mount, network, IPC and UTS namespaces (its PID namespace stays the host's: a /proc that shows
+    only its own processes), no GPU device, no host directory it may write.
+    """
+    ex = spec["examiner"]
+    rootfs.unshare()
+    rootfs.bound_sysv_ipc(EXAMINER_SHM)
+    rootfs.private_root(ex["root"], _examiner_paths(), [], EXAMINER_DISK)
+    rootfs.home(ex["root"] + EXAMINER_HOME, ex["uid"], EXAMINER_DISK)
+    rootfs.devices(ex["root"], EXAMINER_SHM, gpu=False)
+    rootfs.proc(ex["root"], "hidepid=2")
+    rootfs.enter(ex["root"])
 
 
 def _supervise(child: int, spec: dict) -> None:
@@ -170,7 +154,7 @@ def _supervise(child: int, spec: dict) -> None:
                     signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
                     os.kill(os.getpid(), os.WTERMSIG(status))
                 os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
-            total = sum(_rss(p) for p in _pids() if _uid_of(p) == uid)
+            total = _uid_rss(uid)
             if total > peak:
                 peak = total
                 with open(peak_file, "w") as f:
@@ -190,12 +174,15 @@ def _kill(pid: int, sig: int) -> None:
         pass
 
 
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
+def _uid_rss(uid: int) -> int:
+    """Resident bytes of all processes of `uid` together."""
+    total = 0
+    for proc in leftovers.processes([uid]):
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
 
 
 def _limits(spec: dict) -> None:
@@ -227,13 +214,46 @@ def enter(spec: dict) -> None:
     os.environ.clear()
     os.environ.update(env)
     if spec.get("isolate"):
-        uid = spec["uid"]
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
+        _become(spec["uid"])
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it: dies with its parent
     os.chdir(home)
+
+
+def _become(uid: int) -> None:
+    """Drop root for good: `uid` as every user and group id, no supplementary groups."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def enter_examiner(spec: dict) -> None:
+    """Turn the examiner (already holding its worker and agent sockets) into a sandbox of its own. Irreversible.
+
+    It runs the tests on what the student's kernel sends, so it gets least privilege too: its own uid,
+    a read-only private root with no network (`_build_examiner_root`), its own limits, no new privileges.
+    Without root it degrades as the kernel does: limits and a scratch home only.
+    """
+    ex = spec["examiner"]
+    isolate = bool(spec.get("isolate") and ex.get("uid") is not None)
+    if isolate:
+        _build_examiner_root(spec)
+    _limits({"mem_limit": ex.get("mem_limit"), "isolate": isolate, "nproc": spec.get("nproc"), "fsize": EXAMINER_DISK})
+    home = EXAMINER_HOME if isolate else ex["home"]
+    os.environ.update(_examiner_env(spec, home, isolate))
+    if isolate:
+        _become(ex["uid"])
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+    os.chdir(home)
+
+
+def _examiner_env(spec: dict, home: str, isolate: bool) -> dict:
+    """The submission's settings (not its DEVICE: the examiner keeps the set-up's, never the GPU) and its own home."""
+    env = {k: v for k, v in (spec.get("env") or {}).items() if k != "DEVICE"}
+    env.update({"HOME": home, "TMPDIR": "/tmp" if isolate else home, "MPLCONFIGDIR": os.path.join(home, ".mpl"),
+                "HF_HOME": os.path.join(home, ".hf"), "IPYTHONDIR": os.path.join(home, ".ipython")})
+    return env
 
 
 def run_kernel(spec: dict, setup: "Setup | None" = None, agent_sock=None) -> None:
@@ -291,7 +311,11 @@ class Setup:
         from IPython.core.interactiveshell import InteractiveShell
         from IPython.utils.capture import capture_output
 
-        self.shell = InteractiveShell.instance()
+        from traitlets.config import Config
+
+        config = Config()
+        config.HistoryManager.enabled = False  # no history database: its open file would pass to every fork
+        self.shell = InteractiveShell.instance(config=config)
         self.outputs: list[list[dict]] = []
         self.error = ""
         self.seconds: list[float] = []
@@ -317,13 +341,13 @@ def run_examiner(spec: dict, setup: Setup, listener, agent_sock) -> None:
     """In the examiner child: serve one worker connection with test cells, never return."""
     try:
         log = os.open(os.path.join(spec["base"], "examiner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # not the zygote's request pipe
         os.dup2(log, 1)
         os.dup2(log, 2)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        os.environ.update(spec.get("env") or {})
         threads = spec.get("threads")
         if threads:
             import torch
@@ -332,6 +356,7 @@ def run_examiner(spec: dict, setup: Setup, listener, agent_sock) -> None:
         worker, _ = listener.accept()
         listener.close()
         worker.settimeout(None)
+        enter_examiner(spec)
         from autograder.examiner import serve
         serve(worker, agent_sock, setup.shell, setup.shared)
     except BaseException:  # noqa: BLE001
@@ -346,16 +371,8 @@ def kill_all(uid: int | None, pgid: int | None) -> None:
     """Kill every process of the sandbox: all processes of its uid (isolated), else its process group."""
     if uid is not None and os.geteuid() == 0:
         for _ in range(3):
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    os.setgid(uid)
-                    os.setuid(uid)
-                    os.kill(-1, signal.SIGKILL)
-                finally:
-                    os._exit(0)
-            os.waitpid(pid, 0)
-            if not any(_uid_of(p) == uid for p in _pids()):
+            _kill_uid(uid)
+            if not leftovers.processes([uid]):
                 break
             time.sleep(0.05)
     if pgid:
@@ -365,19 +382,17 @@ def kill_all(uid: int | None, pgid: int | None) -> None:
             pass
 
 
-def _pids():
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _uid_of(pid: int):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+def _kill_uid(uid: int) -> None:
+    """SIGKILL to every process of `uid` at once, sent as that uid (kill(-1)): a fork bomb cannot outrun it."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 # -- zygote ------------------------------------------------------------------------------------------------
@@ -404,8 +419,6 @@ def _zygote_main() -> None:
     {"op": "spawn", "spec": ...} forks a sandboxed kernel and, after a set-up, its examiner;
     {"op": "status", "pid": n} says whether a kernel still runs.
     """
-    import socket
-
     preload(models="models" in sys.argv[2:])
     statuses: dict[int, int] = {}
     spawned: dict[int, dict] = {}  # pid -> its spec (uid, scratch), to clean up if the worker goes away
@@ -433,30 +446,7 @@ def _zygote_main() -> None:
                 setup = Setup(request["cells"])
             reply = {"outputs": setup.outputs, "error": setup.error, "seconds": setup.seconds}
         elif op == "spawn":
-            spec = request["spec"]
-            reply = {}
-            if setup is not None:
-                examiner_end, agent_end = socket.socketpair()
-                path = os.path.join(spec["base"], "examiner.sock")
-                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                listener.bind(path)
-                os.chmod(path, 0o600)
-                listener.listen(1)
-                pid = os.fork()
-                if pid == 0:
-                    agent_end.close()
-                    run_examiner(spec, setup, listener, examiner_end)
-                listener.close()
-                examiner_end.close()
-                reply.update(examiner_pid=pid, examiner=path)
-                spawned[pid] = {"uid": None, "isolate": False, "base": None}
-            pid = os.fork()
-            if pid == 0:
-                run_kernel(spec, setup, agent_end if setup is not None else None)
-            if setup is not None:
-                agent_end.close()
-            spawned[pid] = {k: spec.get(k) for k in ("uid", "isolate", "base")}
-            reply["pid"] = pid
+            reply = _spawn(request["spec"], setup, spawned)
         elif op == "status":
             reap()
             status = statuses.pop(request["pid"], None)
@@ -478,6 +468,36 @@ def _zygote_main() -> None:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+def _spawn(spec: dict, setup: Setup | None, spawned: dict) -> dict:
+    """Fork a submission's examiner (after a set-up) and its kernel; record both in `spawned`; the reply."""
+    import socket
+
+    reply, agent_end = {}, None
+    if setup is not None:
+        examiner_end, agent_end = socket.socketpair()
+        path = os.path.join(spec["base"], "examiner.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        os.chmod(path, 0o600)
+        listener.listen(1)
+        pid = os.fork()
+        if pid == 0:
+            agent_end.close()
+            run_examiner(spec, setup, listener, examiner_end)
+        listener.close()
+        examiner_end.close()
+        reply.update(examiner_pid=pid, examiner=path)
+        spawned[pid] = {"uid": None, "isolate": False, "base": None}
+    pid = os.fork()
+    if pid == 0:
+        run_kernel(spec, setup, agent_end)
+    if agent_end is not None:
+        agent_end.close()
+    spawned[pid] = {k: spec.get(k) for k in ("uid", "isolate", "base", "examiner")}
+    reply["pid"] = pid
+    return reply
 
 
 class _redirect_stdout_to_stderr:
@@ -607,8 +627,8 @@ _UID_BASE = 61000
 
 
 def new_spec(isolate: bool | None, mem_limit: int | None, nproc: int, threads: int | None,
-             env: dict | None = None) -> dict:
-    """A fresh scratch directory and the spec of a kernel to run in it."""
+             env: dict | None = None, examiner_mem_limit: int | None = None) -> dict:
+    """A fresh scratch directory and the spec of a kernel to run in it, with its examiner's (`spec["examiner"]`)."""
     import secrets
 
     isolate = can_isolate() if isolate is None else (isolate and can_isolate())
@@ -617,14 +637,7 @@ def new_spec(isolate: bool | None, mem_limit: int | None, nproc: int, threads: i
     parent.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="ag-", dir=parent))
     uid = _claim_uid(parent) if isolate else None
-    scratch = base / "s"
-    for d in (scratch, scratch / "home", scratch / "tmp"):
-        d.mkdir(mode=0o700)
-    if isolate:
-        os.chmod(base, 0o711)
-        for d in (scratch, scratch / "home", scratch / "tmp"):
-            os.chown(d, uid, uid)
-        (base / "root").mkdir()
+    scratch = _scratch(base, uid)
     conn = str(scratch / "kernel.json")
     from jupyter_client.connect import write_connection_file
     write_connection_file(conn, ip=str(scratch / "k"), transport="ipc", key=secrets.token_hex(16).encode(),
@@ -633,12 +646,45 @@ def new_spec(isolate: bool | None, mem_limit: int | None, nproc: int, threads: i
         os.chown(conn, uid, uid)
     return {"base": str(base), "scratch": str(scratch), "root": str(base / "root"), "connection_file": conn,
             "uid": uid, "isolate": isolate, "mem_limit": mem_limit, "nproc": nproc, "threads": threads,
-            "env": env or {}, "agent_name": "_ag_" + secrets.token_hex(6)}
+            "env": env or {}, "agent_name": "_ag_" + secrets.token_hex(6),
+            "examiner": _examiner_spec(base, isolate, examiner_mem_limit)}
+
+
+def _scratch(base: Path, uid: int | None) -> Path:
+    """The kernel's scratch directory (with home/ and tmp/) in `base`, its uid's own; its root's mount point."""
+    scratch = base / "s"
+    for d in (scratch, scratch / "home", scratch / "tmp"):
+        d.mkdir(mode=0o700)
+    if uid is not None:
+        os.chmod(base, 0o711)
+        for d in (scratch, scratch / "home", scratch / "tmp"):
+            os.chown(d, uid, uid)
+        (base / "root").mkdir()
+    return scratch
+
+
+def _examiner_spec(base: Path, isolate: bool, mem_limit: int | None) -> dict:
+    """The examiner's uid (a second one: it shares nothing with the kernel's), root mount point and limits.
+
+    Isolated, its mount point is owned by its uid (so `sweep_stale` knows it); otherwise it gets a scratch home.
+    """
+    ex = {"uid": None, "root": str(base / "examiner"), "home": str(base / "e"), "mem_limit": mem_limit}
+    if isolate:
+        ex["uid"] = _claim_uid(base.parent)
+        os.mkdir(ex["root"], 0o700)
+        os.chown(ex["root"], ex["uid"], ex["uid"])
+    else:
+        os.mkdir(ex["home"], 0o700)
+    return ex
+
+
+def _running_uids() -> set:
+    return {p.info["uids"].real for p in psutil.process_iter(["uids"]) if p.info["uids"] is not None}
 
 
 def _claim_uid(parent: Path) -> int:
     """A sandbox uid no other sandbox on this machine holds (lock file) and no process runs as."""
-    in_use = {_uid_of(p) for p in _pids()}
+    in_use = _running_uids()
     for _ in range(1000):
         uid = _UID_BASE + int.from_bytes(os.urandom(2), "little") % 4000
         if uid in in_use:
@@ -651,37 +697,66 @@ def _claim_uid(parent: Path) -> int:
     raise RuntimeError("no free sandbox uid")
 
 
+def _release_uids(parent: Path, uids) -> None:
+    for uid in uids:
+        try:
+            os.unlink(parent / f"uid-{uid}.lock")
+        except OSError:
+            pass
+
+
+def _stale_uids(base: Path) -> set:
+    """The uids of a sandbox left on disk: its kernel's (scratch owner) and its examiner's (mount point owner)."""
+    uids = set()
+    for path in (base / "s", base / "examiner"):
+        try:
+            uids.add(path.stat().st_uid)
+        except OSError:
+            pass
+    return uids - {0}
+
+
 def sweep_stale(min_age_s: float = 600.0) -> int:
-    """Remove sandboxes left by a grader that was killed outright: old, and no process runs as their uid."""
+    """Remove sandboxes left by a grader that was killed outright: old, and no process runs as their uids."""
     parent = Path(os.environ.get("AUTOGRADER_SCRATCH", "/var/tmp/autograder"))
     if not parent.is_dir() or os.geteuid() != 0:
         return 0
-    running = {_uid_of(p) for p in _pids()}
+    running = _running_uids()
     removed = 0
     for base in parent.glob("ag-*"):
         try:
-            uid = (base / "s").stat().st_uid
             old = time.time() - base.stat().st_mtime > min_age_s
         except OSError:
             continue
-        if old and uid not in running:
-            shutil.rmtree(base, ignore_errors=True)
-            try:
-                os.unlink(parent / f"uid-{uid}.lock")
-            except OSError:
-                pass
+        uids = _stale_uids(base)
+        if old and uids and not uids & running:
+            leftovers.sweep(uids, str(base))
+            _release_uids(parent, uids)
             removed += 1
     return removed
 
 
-def cleanup(spec: dict, pid: int | None) -> None:
-    kill_all(spec.get("uid") if spec.get("isolate") else None, pid)
+def _sandbox_uids(spec: dict) -> list[int]:
+    """The uids of one submission's sandbox (its kernel's, its examiner's); none without isolation."""
+    if not spec.get("isolate"):
+        return []
+    return [u for u in (spec.get("uid"), (spec.get("examiner") or {}).get("uid")) if u is not None]
+
+
+def cleanup(spec: dict, pid: int | None) -> list[str]:
+    """End one submission's sandbox: kill its processes, remove its scratch, then check nothing of it is left.
+
+    Returns what the check found (and removed): processes, SysV IPC objects or /dev/shm files of its
+    uids, or its scratch directory; empty when the sandbox held. Its uids are free again only after.
+    """
+    uids = _sandbox_uids(spec)
+    for uid in uids:
+        kill_all(uid, None)
+    kill_all(None, pid)
     shutil.rmtree(spec["base"], ignore_errors=True)
-    if spec.get("isolate"):
-        try:
-            os.unlink(Path(spec["base"]).parent / f"uid-{spec['uid']}.lock")
-        except OSError:
-            pass
+    left = leftovers.sweep(uids, spec["base"])
+    _release_uids(Path(spec["base"]).parent, uids)
+    return left
 
 
 if __name__ == "__main__":

@@ -75,7 +75,8 @@ def score(result: Result, course: Course) -> dict:
                                       "parts_s": _parts(run.cells),
                                       "cell_times": [[c.index, c.kind, c.grade_id, round(c.seconds, 3), c.calls]
                                                      for c in run.cells],
-                                      "peak_rss_mib": run.peak_rss_mib, "isolation": run.isolation}
+                                      "peak_rss_mib": run.peak_rss_mib, "isolation": run.isolation,
+                                      "leftovers": list(run.leftovers)}
     summary["score"] = sum(t["score"] for nb in summary["notebooks"].values() for t in nb["tests"])
     summary["max_score"] = sum(t["points"] for nb in summary["notebooks"].values() for t in nb["tests"])
     summary["flags"] = [list(f) for f in flags]

@@ -4,12 +4,16 @@ Everything runs through a real Dask LocalCluster, real sandboxed kernels and
 nbgrader's real gradebook, on a tiny purpose-built assignment (tests/adversarial)
 so the whole file takes a few minutes on two cores.
 """
+import ctypes
 import os
 import re
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,7 +26,8 @@ from autograder.intake import IntakeRefused, collect
 from autograder.gradebook import LEDGER, summaries
 from autograder.pipeline import grade
 from autograder.reconstruct import reconstruct
-from autograder.sandbox import _UID_BASE, _pids, _uid_of, can_isolate
+from autograder import leftovers
+from autograder.sandbox import _UID_BASE, can_isolate
 
 from adversarial import corpus
 from adversarial import tiny_course as tc
@@ -35,22 +40,32 @@ needs_root = [pytest.mark.root,
               pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")]
 
 
+SANDBOX_UIDS = range(_UID_BASE, _UID_BASE + 4000)
+ISOLATED_ONLY = ("read_solutions_from_disk", "write_gradebook", "network", "fork_bomb", "shm_b_read_note")
+
+
 def _sandbox_processes():
-    return [p for p in _pids() if (_uid_of(p) or 0) in range(_UID_BASE, _UID_BASE + 4000)]
+    return leftovers.processes(SANDBOX_UIDS)
 
 
 @pytest.fixture(scope="module")
 def corpus_graded(tmp_path_factory):
     course = tc.make_course(tmp_path_factory.mktemp("tiny"))
     expected = corpus.build(course)
-    saved = os.environ.get("DB_URL")
+    saved = {k: os.environ.get(k) for k in ("DB_URL", "AUTOGRADER_SCRATCH")}
     os.environ["DB_URL"] = f"postgresql://grader:{corpus.SECRET}@db.invalid/course"  # must never reach a kernel
+    scratch = tempfile.mkdtemp(prefix="ag-corpus-", dir="/var/tmp")  # this batch's sandboxes only
+    os.chmod(scratch, 0o755)
+    os.environ["AUTOGRADER_SCRATCH"] = scratch
     try:
         report = grade(course, jobs=2, limits=LIMITS, **QUIET)
+        report["scratch"] = scratch
     finally:
-        os.environ.pop("DB_URL") if saved is None else os.environ.update(DB_URL=saved)
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.update({key: value})
     by_student = {s["student"]: s for s in summaries(course)}
-    return course, expected, report, by_student
+    yield course, expected, report, by_student
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_corpus_scores_and_flags(corpus_graded):
@@ -58,7 +73,7 @@ def test_corpus_scores_and_flags(corpus_graded):
     assert not report["errors"], report["errors"]
     wrong = []
     for student, (score, flag) in expected.items():
-        if student in ("read_solutions_from_disk", "write_gradebook", "network", "fork_bomb") and not can_isolate():
+        if student in ISOLATED_ONLY and not can_isolate():
             continue
         got = results[student]
         reasons = [reason for _, reason in got["flags"]]
@@ -102,6 +117,42 @@ def test_sandbox_kept_files_network_and_processes_safe(corpus_graded):
     env = nbformat.read(course.autograded / "read_secrets_from_environ" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in env.cells if c.cell_type == "code" for o in c.outputs)
     assert "no secret" in printed and "SECRET VISIBLE" not in printed
+
+
+def _printed(course, student: str) -> str:
+    nb = nbformat.read(course.autograded / student / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")
+def test_ipc_hostname_and_descriptors_are_the_sandboxs_own(corpus_graded):
+    course, _, _, _ = corpus_graded
+    assert "note written" in _printed(course, "shm_a_write_note")  # the writer's note existed (in its namespace)
+    assert "no note" in _printed(course, "shm_b_read_note") and "NOTE SEEN" not in _printed(course, "shm_b_read_note")
+    held = int(re.search(r"held (\d+) MiB", _printed(course, "shm_hog")).group(1))
+    assert 0 < held <= 1024, held  # it got segments, within its namespace's bound
+    names = re.search(r"HOSTNAME (\S+) (\S+) (\S+) set: (\S+)", _printed(course, "hostname")).groups()
+    assert names[:3] == ("sandbox", "sandbox", "sandbox") and names[3] != "0", names
+    assert socket.gethostname() not in names[:3] and socket.gethostname() != "pwned-host"
+    printed = _printed(course, "inherited_file_descriptors")
+    assert "no host fd" in printed, printed
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")
+def test_nothing_of_a_sandbox_outlives_its_grading(corpus_graded):
+    """No process, SysV IPC object, /dev/shm file or scratch directory of any sandbox uid after the batch."""
+    course, expected, report, results = corpus_graded
+    left = {s: results[s]["notebooks"][tc.NOTEBOOK].get("leftovers") for s in expected
+            if tc.NOTEBOOK in results[s]["notebooks"]}
+    assert not any(left.values()), {s: v for s, v in left.items() if v}
+    assert not _sandbox_processes(), "processes of a sandbox outlived its grading"
+    assert not leftovers.sysv_objects(SANDBOX_UIDS), "SysV IPC objects of a sandbox outlived its grading"
+    assert ctypes.CDLL(None).shmget(corpus.SYSV_KEY, 0, 0) == -1, "the students' note is on the host"
+    assert not leftovers.shm_files(SANDBOX_UIDS), "files of a sandbox left in /dev/shm or /dev/mqueue"
+    scratch = list(Path(report["scratch"]).iterdir())
+    assert not scratch, f"scratch directories or uid locks left: {scratch[:5]}"
 
 
 def test_outputs_are_bounded(corpus_graded):
@@ -178,6 +229,33 @@ def test_rerun_changes_nothing_and_resubmission_is_regraded(corpus_graded):
     rows = {s["student"]: s for s in summaries(course)}
     assert rows["wrong_double"]["score"] == 2 and rows["wrong_double"]["runs"] == 2
     assert all(s["runs"] == 1 for name, s in rows.items() if name != "wrong_double")
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not can_isolate(), reason="the full sandbox needs root (namespaces, chroot, uids)")
+def test_ipc_note_never_reaches_a_later_batch(corpus_graded):
+    """A note left on the host under the students' key (as a sandbox without its own IPC namespace did) stays
+    invisible to a student graded in a later batch."""
+    course, _, _, _ = corpus_graded
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    ident = libc.shmget(corpus.SYSV_KEY, 4096, 0o1666)
+    assert ident >= 0, os.strerror(ctypes.get_errno())
+    try:
+        address = libc.shmat(ident, None, 0)
+        ctypes.memmove(address, corpus.DB_OK.encode(), len(corpus.DB_OK))
+        libc.shmdt(ctypes.c_void_p(address))
+        path = course.submitted / "shm_b_read_note" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.append(nbformat.v4.new_markdown_cell("resubmitted"))
+        nbformat.write(nb, path)
+        report = grade(course, jobs=1, limits=LIMITS, **QUIET)
+    finally:
+        libc.shmctl(ident, 0, None)  # IPC_RMID
+    assert report["graded"] == 1 and not report["errors"], report
+    assert {s["student"]: s for s in summaries(course)}["shm_b_read_note"]["score"] == 1
+    assert "no note" in _printed(course, "shm_b_read_note")
 
 
 def _small_class(root: Path, n: int, sleep: float):

@@ -8,6 +8,7 @@ e.g. a fork bomb may or may not also run into the cell time limit on a loaded ma
 """
 import copy
 import json
+import os
 import uuid
 
 import nbformat
@@ -349,9 +350,61 @@ def _cases(course):
     cases["zeroes_its_input_in_place"] = (fill(r, square=SQ_OK, double=(
         "def double(x):\n    if isinstance(x, np.ndarray) and x.sum() > 4:\n        x[:] = 0\n        return x.copy()\n"
         "    return np.asarray(x, dtype=float) * 2\n")), 1, None)
+    # -- IPC and hostname: what one sandbox leaves for the next (red team) -------------------------------------
+    # A SysV shared-memory note outlived its writer (no IPC_RMID) and was read by another student of the same
+    # batch and of a later one; the note here is a right double(), so a reader that sees it scores 2.
+    # "shm_a..." sorts before "shm_b...": the writer is handed out first; the reader waits a little for it.
+    cases["shm_a_write_note"] = (attack(
+        SHM_LIBC + f"_id = _libc.shmget({SYSV_KEY}, 4096, 0o1666)  # IPC_CREAT, readable by everyone\n"
+        "if _id >= 0:\n    _p = _libc.shmat(_id, None, 0)\n"
+        f"    ctypes.memmove(_p, {DB_OK.encode()!r}, {len(DB_OK)})\n"
+        "    _libc.shmdt(ctypes.c_void_p(_p))\n    print('note written')\n"), 1, None)
+    cases["shm_b_read_note"] = (attack(SHM_READ_NOTE), 1, None)
+    # 512 MiB of segments no process owns (IPC_PRIVATE, never removed): they stayed allocated until reboot.
+    cases["shm_hog"] = (attack(
+        SHM_LIBC + "_held = 0\nfor _ in range(8):\n"
+        "    _id = _libc.shmget(0, 64 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT\n"
+        "    if _id < 0:\n        break\n"
+        "    _p = _libc.shmat(_id, None, 0)\n    if _p in (None, ctypes.c_void_p(-1).value):\n        break\n"
+        "    ctypes.memset(_p, 1, 64 << 20)\n    _libc.shmdt(ctypes.c_void_p(_p))\n    _held += 64\n"
+        "print(f'held {_held} MiB of SysV shared memory')\n"), 1, None)
+    # (never as root: a kernel running as root has no sandbox, and would rename the grader's machine)
+    cases["hostname"] = (attack(
+        "import ctypes, os, socket\n"
+        "_err = ctypes.CDLL(None, use_errno=True).sethostname(b'pwned-host', 10) if os.getuid() else 'root'\n"
+        "_etc = open('/etc/hostname').read().strip() if os.path.exists('/etc/hostname') else ''\n"
+        "print('HOSTNAME', socket.gethostname(), os.uname().nodename, _etc or '-', 'set:', _err)\n"), 1, None)
+    # Files the zygote had open (IPython's history database, in root's home) passed to every fork: a write
+    # through the inherited descriptor reaches the host, whatever the sandbox's uid and root.
+    cases["inherited_file_descriptors"] = (attack(
+        "import os, stat\n_scratch = os.path.dirname(os.environ.get('HOME', '/'))\n_host = []\n"
+        "for _fd in os.listdir('/proc/self/fd'):\n    try:\n        _st = os.fstat(int(_fd))\n"
+        "        _path = os.readlink(f'/proc/self/fd/{_fd}')\n"
+        "        _mode = __import__('fcntl').fcntl(int(_fd), __import__('fcntl').F_GETFL) & os.O_ACCMODE\n"
+        "    except OSError:\n        continue\n"
+        "    if stat.S_ISREG(_st.st_mode) and _mode != os.O_RDONLY and not _path.startswith(_scratch):\n"
+        "        _host.append(_path)\n"
+        "print('WRITABLE HOST FD', _host if _host else 'no host fd')\n"), 1, None)
     return cases
 
 
+SYSV_KEY = 0x5A000000 + uuid.uuid4().int % 0xFFFFFF  # one corpus run's SysV IPC key
+SHM_LIBC = ("import ctypes\n_libc = ctypes.CDLL(None, use_errno=True)\n_libc.shmat.restype = ctypes.c_void_p\n"
+            "_libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]\n")
+# Wait up to 2 s for another student's note, and define double() from it if there is one.
+SHM_READ_NOTE = SHM_LIBC + f"""import time
+_note, _deadline = b'', time.monotonic() + 2
+while not _note and time.monotonic() < _deadline:
+    _id = _libc.shmget({SYSV_KEY}, 0, 0)
+    _p = _libc.shmat(_id, None, 0o10000) if _id >= 0 else None  # SHM_RDONLY
+    if _p in (None, ctypes.c_void_p(-1).value):
+        time.sleep(0.1)
+        continue
+    _note = ctypes.string_at(_p)
+if _note:
+    exec(_note.decode(), globals())
+print('NOTE SEEN' if _note else 'no note')
+"""
 SECRET = "CANARYPASSWORD"  # the grader's environment holds DB_URL=postgresql://grader:CANARYPASSWORD@...
 SHM_MARKER = "ag-shm-marker-" + uuid.uuid4().hex[:8]
 SYMLINK = "symlink"
@@ -359,9 +412,16 @@ RAW = "raw json:"  # a case given as the file's text, written as it is
 
 
 def build(course):
-    """Write every case as a student's submission; returns {student: (score, flag regex)}."""
+    """Write every case as a student's submission; returns {student: (score, flag regex)}.
+
+    $CORPUS_CASES (comma-separated name prefixes) builds only those cases: a quicker run while working
+    on a few (the tests that name other cases then fail).
+    """
     expected = {}
+    only = tuple(p for p in os.environ.get("CORPUS_CASES", "").split(",") if p)
     for name, (nb, score, flag) in _cases(course).items():
+        if only and not name.startswith(only):
+            continue
         if nb is SYMLINK:  # a "submission" that points at the instructor's solution
             path = tc.submit(course, name, tc.release_notebook(course))
             path.unlink()

@@ -77,12 +77,20 @@ def source_notebook():
     return nb
 
 
-def make_course(root: Path, work: Path | None = None) -> Course:
-    """Write the tiny course (config, source, release) under `root`."""
+def with_hidden_code(code: str):
+    """A variant of the source notebook: `code` added to test_double's hidden tests (it runs in the examiner)."""
+    nb = source_notebook()
+    cell = [c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "test_double"][0]
+    cell.source = cell.source.replace("### END HIDDEN TESTS", code.rstrip("\n") + "\n### END HIDDEN TESTS")
+    return nb
+
+
+def make_course(root: Path, work: Path | None = None, source=None) -> Course:
+    """Write the tiny course (config, source, release) under `root`; `source`: a variant of its notebook."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     (root / "solutions" / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
-    nbformat.write(source_notebook(), root / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    nbformat.write(source or source_notebook(), root / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     course = Course(root, work=work or root / "grading")
     release(course, [ASSIGNMENT])
     return course
