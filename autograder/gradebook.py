@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import sanitize
 from .course import Course, tools_on_path
 from .records import Result
 
@@ -143,6 +144,7 @@ class Writer:
 
     def write(self, result: Result, summary: dict) -> None:
         course, gb = self.course, self.gb
+        summary = sanitize.tree(summary, limit=20_000)  # what a submission controls, storable (score does it too)
         student, assignment = result.student, result.assignment
         # Files first (idempotent, atomic renames); the database commit below is what makes the grade count.
         folder = course.autograded / student / assignment
@@ -198,8 +200,9 @@ class Writer:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write `text` whole or not at all; a lone surrogate a submission smuggled in becomes U+FFFD, never an error."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
+    tmp.write_text(sanitize.unicode(text), encoding="utf-8")
     os.replace(tmp, path)
 
 
