@@ -2,7 +2,8 @@
 
 Cell order matters for the kernel-death cases: the square exercise and its test
 come first, so an attack in the double exercise that kills the kernel must leave
-test_square's point in place.
+test_square's point in place. test_double's last hidden check sends a 1.6 MB array:
+a request over 1 MB, for the kernel that stops reading large requests (corpus).
 """
 import shutil
 from pathlib import Path
@@ -41,6 +42,7 @@ assert_close(square([-3.0, 0.5]), [9.0, 0.25], "square of a negative number and 
 TEST_DOUBLE = """assert_close(double([1, 2]), [2, 4], "double([1, 2])")
 ### BEGIN HIDDEN TESTS
 assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")
+assert_close(double(np.ones(200_000)), np.full(200_000, 2.0), "double of a large array")
 ### END HIDDEN TESTS"""
 
 HIDDEN_LINE = 'assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")'
