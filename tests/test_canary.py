@@ -141,6 +141,34 @@ def test_a_worker_exception_is_judged_and_recorded(tiny, monkeypatch):
     assert any("the worker failed: UnicodeEncodeError" in f for f in _flags(summary)), _flags(summary)
 
 
+def test_a_submission_whose_workers_keep_dying_is_judged_by_the_canary(tiny):
+    """Dask gave up on a task (KilledWorker): the canary, on another worker, says whether the submission killed them."""
+    from autograder import pipeline
+
+    course, task, state = tiny
+
+    class Lost:
+        def result(self):
+            raise RuntimeError("KilledWorker: all 3 workers died running it")
+
+    class Client:  # runs the canary's task here, as a worker would
+        def submit(self, function, *args, **kwargs):
+            class Done:
+                def result(self):
+                    return function(*args)
+            return Done()
+
+    result = pipeline._outcome(Client(), Lost(), task)
+    assert not result.error and result.canary == "passed"
+    summary = score(result, course)
+    assert summary["score"] == 0 and summary["max_score"] == 2
+    assert any("killed the grading worker (RuntimeError: KilledWorker" in f for f in _flags(summary)), _flags(summary)
+    state["canary"] = [_run(test_double="error")]
+    canary.forget()
+    result = pipeline._outcome(Client(), Lost(), task)
+    assert result.error and result.infrastructure.startswith("the canary (instructor solution) failed: tiny: 1 test(s)")
+
+
 def test_shortfall_names_what_the_canary_lost():
     plan = [{"index": 1, "kind": "locked", "grade_id": "setup", "setup": True},
             {"index": 7, "kind": "test", "grade_id": "test_double"}]
