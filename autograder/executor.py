@@ -59,7 +59,7 @@ class NotebookRun:
     death: str = ""
     stopped: str = ""              # why the run stopped early on purpose (Limits.stop_at_first_failure)
     failure: str = ""              # the grader's side failed (whose fault: the worker's canary decides)
-    failed_in: int | None = None   # index of the cell during which it failed (None: before any cell)
+    failed_in: int | None = None   # index of the cell during which it failed (None: before any cell; -1: the worker)
     isolation: str = ""
     setup_s: float = 0.0           # the set-up, run once per worker (not per submission)
     startup_s: float = 0.0

@@ -84,7 +84,8 @@ def _flags(entry, by_index: dict, canary_passed: bool) -> list[str]:
         flags.append(f"kernel died or was killed in {where} ({cell.kind if cell else 'startup'}): {run.death}")
     if run.failure:
         cell = by_index.get(run.failed_in)
-        where = (cell.grade_id if cell else None) or (f"cell {run.failed_in}" if cell else "before its first cell")
+        where = (cell.grade_id if cell else None) or (f"cell {run.failed_in}" if cell else
+                                                      "in the worker" if run.failed_in == -1 else "before its first cell")
         proof = ("the instructor's solution (the canary) graded fully on the same worker, so the failure is the "
                  "submission's own: " if canary_passed else "")
         flags.append(f"grading failed {'in ' if cell else ''}{where}: {wire.clip(run.failure, 600)}; {proof}"

@@ -104,36 +104,43 @@ def unrun(files: NotebookFiles, failure: str) -> NotebookResult:
     source = nbformat.reads(files.source, as_version=4)
     release = nbformat.reads(files.release, as_version=4)
     rec = reconstruct(source, release, release)
-    return _result(files, rec, NotebookRun(cells=[], failure=failure))
+    return _result(files, rec, NotebookRun(cells=[], failure=failure, failed_in=-1))
 
 
-def judge(task: Task, out: Result, limits: Limits, retry: bool) -> Result:
+def judge(task: Task, out: Result, limits: Limits, retry: bool, fresh: bool = False) -> Result:
     """A submission whose grading failed on the grader's side: the canary (instructor solution) says whose failure.
 
     The canary fails: the infrastructure's; nothing is recorded (`error`) and the batch stops (`infrastructure`).
-    It grades fully: the submission's own, recorded with what ran (`canary` = "passed"). A failure that came
-    before any of the student's code ran is graded once more first (`retry`): the canary just proved the grader
-    works, and a second failure of the same submission is then its own.
+    It grades fully: the submission's own, recorded with what ran (`canary` = "passed"). But a run that failed
+    before any of the student's code ran (the set-up, a kernel that did not start) cannot be the student's: it
+    is checked with a fresh canary and graded once more (`retry`); failing so again, it is reported, not recorded.
     """
-    early = [name for name, nb in out.notebooks.items() if nb.run.failure and _before_student_code(nb.run)]
+    early = [name for name, nb in out.notebooks.items() if _before_student_code(nb.run)]
     launch = functools.partial(launcher, preload_models=task.preload_models, env=task.env)
-    reason = canary.check(task, launch, limits, fresh=bool(early))
+    reason = canary.check(task, launch, limits, fresh=fresh or bool(early))
     if reason:
-        failures = "; ".join(f"{name}: {nb.run.failure}" for name, nb in out.notebooks.items() if nb.run.failure)
         logger.error("the canary (instructor solution) failed on worker %s: %s", os.getpid(), reason)
-        return Result(student=task.student, assignment=task.assignment, fingerprint=task.fingerprint,
-                      error=failures, infrastructure=f"the canary (instructor solution) failed: {reason}")
+        return _unrecorded(task, out, f"the canary (instructor solution) failed: {reason}")
     for name in early if retry else []:
         logger.warning("%s/%s: %s; the canary passed, grading it again", task.assignment, task.student,
                        out.notebooks[name].run.failure)
         out.notebooks[name] = _notebook(task.notebooks[name], task, limits)
+    if retry and any(_before_student_code(nb.run) for nb in out.notebooks.values()):
+        return _unrecorded(task, out, "")  # twice, with the canary passing between: the grader is intermittent
     out.canary = "passed"
     return out
 
 
+def _unrecorded(task: Task, out: Result, infrastructure: str) -> Result:
+    failures = "; ".join(f"{name}: {nb.run.failure}" for name, nb in out.notebooks.items() if nb.run.failure)
+    return Result(student=task.student, assignment=task.assignment, fingerprint=task.fingerprint,
+                  error=failures, infrastructure=infrastructure)
+
+
 def _before_student_code(run: NotebookRun) -> bool:
-    """The run failed before any cell after the set-up ran (or reported nothing): the student cannot have caused it."""
-    return run.failed_in is None and not any(c.kind != "setup" and c.status != "not-run" for c in run.cells)
+    """The run failed before any cell after the set-up ran: the student cannot have caused it."""
+    return bool(run.failure) and run.failed_in is None and not any(c.kind != "setup" and c.status != "not-run"
+                                                                   for c in run.cells)
 
 
 def judge_lost(task: Task, error: str) -> Result:
@@ -142,7 +149,7 @@ def judge_lost(task: Task, error: str) -> Result:
                  timestamp=task.timestamp, worker_pid=os.getpid())
     for name, files in task.notebooks.items():
         out.notebooks[name] = unrun(files, f"its grading killed the grading worker ({wire.clip(error, 300)})")
-    return judge(task, out, Limits(**task.limits), retry=False)
+    return judge(task, out, Limits(**task.limits), retry=False, fresh=True)  # workers died: trust no earlier pass
 
 
 def _hwm(pid) -> float:

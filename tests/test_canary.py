@@ -134,11 +134,20 @@ def test_a_worker_exception_is_judged_and_recorded(tiny, monkeypatch):
         return real(source, release, submission)
 
     monkeypatch.setattr(worker, "reconstruct", crash)
-    result = worker.grade_submission(task)  # crashes twice (graded again once), then recorded with 0
+    result = worker.grade_submission(task)  # the canary passes: recorded, every test 0
     assert not result.error and result.canary == "passed"
     summary = score(result, course)
     assert summary["score"] == 0 and summary["max_score"] == 2
-    assert any("the worker failed: UnicodeEncodeError" in f for f in _flags(summary)), _flags(summary)
+    assert any(f.startswith("grading failed in the worker: the worker failed: UnicodeEncodeError") for f in
+               _flags(summary)), _flags(summary)
+
+
+def test_a_kernel_that_fails_to_start_twice_is_never_the_students(tiny):
+    course, task, state = tiny
+    state["runs"] = [_run(failure="the kernel failed to start: timeout", ran=False)] * 2
+    result = worker.grade_submission(task)
+    assert state["student_runs"] == 2 and result.error.startswith("tiny: the kernel failed to start")
+    assert not result.infrastructure and not result.notebooks  # not recorded, and the batch goes on
 
 
 def test_a_submission_whose_workers_keep_dying_is_judged_by_the_canary(tiny):
@@ -162,7 +171,8 @@ def test_a_submission_whose_workers_keep_dying_is_judged_by_the_canary(tiny):
     assert not result.error and result.canary == "passed"
     summary = score(result, course)
     assert summary["score"] == 0 and summary["max_score"] == 2
-    assert any("killed the grading worker (RuntimeError: KilledWorker" in f for f in _flags(summary)), _flags(summary)
+    assert any(f.startswith("grading failed in the worker: its grading killed the grading worker (RuntimeError: "
+                            "KilledWorker") for f in _flags(summary)), _flags(summary)
     state["canary"] = [_run(test_double="error")]
     canary.forget()
     result = pipeline._outcome(Client(), Lost(), task)

@@ -285,7 +285,7 @@ def _cases(course):
         "_body = b'{\"value\":[' + b'0,' * 39_999_999 + b'0]}'\n"
         "_frame = struct.pack('!QI', len(_body), len(_body)) + _body\n_send = _w.send\n"
         "def _forged(sock, tree, buffers=None):\n"
-        "    if isinstance(tree, dict) and 'args' in tree:  # the reply to a call of double\n"
+        "    if isinstance(tree, dict) and 'changed' in tree:  # the reply to a call of double\n"
         "        return sock.sendall(_frame)\n"
         "    return _send(sock, tree, buffers)\n"
         "_w.send = _forged\n"), 1, r"test_double timed out")
