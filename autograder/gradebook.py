@@ -151,9 +151,8 @@ class Writer:
         folder.mkdir(parents=True, exist_ok=True)
         for name, entry in result.notebooks.items():
             _atomic_write(folder / f"{name}.ipynb", entry.autograded)
-        stamp = course.submitted / student / assignment / "timestamp.txt"
-        if stamp.is_file():
-            _atomic_write(folder / "timestamp.txt", stamp.read_text())
+        if result.timestamp:  # as intake read and checked it (a student may write timestamp.txt)
+            _atomic_write(folder / "timestamp.txt", result.timestamp)
         real_commit = gb.db.commit
         gb.db.commit = gb.db.flush  # nbgrader's helpers commit as they go: hold everything in one transaction
         try:
