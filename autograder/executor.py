@@ -13,9 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from jupyter_client import BlockingKernelClient
-from nbformat.v4 import output_from_msg
-
-from . import wire
+from . import sanitize, wire
 from .examiner import student_names
 from .sandbox import KernelLauncher, cleanup, new_spec
 from .settings import Grading
@@ -61,7 +59,8 @@ class NotebookRun:
     died_in: int | None = None     # index of the cell during which the kernel died or was killed
     death: str = ""
     stopped: str = ""              # why the run stopped early on purpose (Limits.stop_at_first_failure)
-    failure: str = ""              # an infrastructure failure: this run is not a grade
+    failure: str = ""              # the grader's side failed (whose fault: the worker's canary decides)
+    failed_in: int | None = None   # index of the cell during which it failed (None: before any cell; -1: the worker)
     isolation: str = ""
     setup_s: float = 0.0           # the set-up, run once per worker (not per submission)
     startup_s: float = 0.0
@@ -169,27 +168,25 @@ class Session:
         if kind == "status":
             return msg["content"]["execution_state"] == "idle"
         if kind in ("stream", "display_data", "execute_result", "error") and len(outputs) < MAX_OUTPUTS:
-            out = output_from_msg(msg)
-            if kind == "stream":
-                out.text = wire.clip(out.text, max(budget["text"], 0))[:max(budget["text"], 0)]
-                budget["text"] -= len(out.text)
-            elif kind in ("display_data", "execute_result"):  # metadata too: a student can make it megabytes
-                size = sum(len(str(v)) for v in out.get("data", {}).values()) + len(str(out.get("metadata", {})))
-                if size > budget["display"]:
-                    return False
-                budget["display"] -= size
-                self.display_left -= size
-            else:  # an error: the student's exception message (repeated in its traceback) can be megabytes
-                out.ename, out.evalue = str(out.get("ename", ""))[:200], str(out.get("evalue", ""))[:2000]
-                lines, left = [], MAX_TEXT  # the traceback keeps its colours (ANSI codes, as Jupyter shows them)
-                for line in list(out.get("traceback", []))[:200]:
-                    if left <= 0:
-                        break
-                    lines.append(str(line)[:left])
-                    left -= len(lines[-1])
-                out.traceback = lines
-            outputs.append(out)
+            out = self._bounded(kind, msg["content"], budget)
+            if out is not None:
+                outputs.append(out)
         return False
+
+    def _bounded(self, kind: str, content, budget: dict) -> dict | None:
+        """One output, sanitised (autograder.sanitize) within what the cell and the notebook may still keep."""
+        if kind in ("display_data", "execute_result"):  # metadata too: a student can make it megabytes
+            size = _display_size(content)
+            if size > budget["display"]:
+                return None
+            budget["display"] -= size
+            self.display_left -= size
+            return sanitize.output(kind, content, MAX_TEXT, data_limit=MAX_DISPLAY)
+        out = sanitize.output(kind, content, max(budget["text"], 0) if kind == "stream" else MAX_TEXT)
+        if out is not None and kind == "stream":
+            out["text"] = out["text"][:max(budget["text"], 0)]
+            budget["text"] -= len(out["text"])
+        return out
 
     def execute(self, code: str, timeout: float, silent: bool = False, user_expressions: dict | None = None):
         """(reply content, outputs). Raises KernelDied when the kernel dies or is killed, CellTimeout when interrupted."""
@@ -226,7 +223,10 @@ class Session:
             msg = self.client.get_shell_msg(timeout=0)
         except Exception:  # noqa: BLE001 - queue.Empty
             return None
-        return msg["content"] if msg["parent_header"].get("msg_id") == msg_id else None
+        parent = msg.get("parent_header")  # a kernel can send anything on its shell socket: never trust the shape
+        if not isinstance(parent, dict) or parent.get("msg_id") != msg_id:
+            return None
+        return msg["content"] if isinstance(msg.get("content"), dict) else {}
 
     def examine(self, source: str, names: list[str], timeout: float) -> tuple[dict, list]:
         """Run a test cell in the examiner while the kernel serves its calls: (verdict, student outputs)."""
@@ -345,6 +345,15 @@ class Session:
             pass
 
 
+def _display_size(content) -> int:
+    """Characters of a display message's data and metadata, before anything is copied."""
+    if not isinstance(content, dict):
+        return 0
+    data = content.get("data")
+    values = data.values() if isinstance(data, dict) else [data]
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in values) + len(str(content.get("metadata", {})))
+
+
 def _complete(buffer: bytes):
     """The examiner's verdict once a whole message is in `buffer`, else None."""
     if len(buffer) < wire._HEADER.size:
@@ -357,15 +366,16 @@ def _complete(buffer: bytes):
 
 
 def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env: dict | None = None) -> NotebookRun:
-    """Execute the code cells of `plan` (dicts with index, kind, grade_id, source, cell_type, setup) in order."""
+    """Execute the code cells of `plan` (dicts with index, kind, grade_id, source, cell_type, setup) in order.
+
+    A failure of the grader's own side (the set-up, a kernel that does not start, the examiner) sets
+    `failure` and `failed_in` (the cell it happened in): the worker decides, with the canary, whose it was.
+    """
     code = [cell for cell in plan if cell["cell_type"] == "code"]
     setup = launcher.warm()  # the worker's zygote and its set-up: once per worker, not this submission's time
     start = time.monotonic()
-    n_setup = sum(1 for cell in code if cell.get("setup"))
-    names = student_names([{"kind": c["kind"], "source": c.get("reference", c["source"])} for c in code], n_setup)
     session = Session(launcher, limits, env)
-    runs: list[CellRun] = []
-    result = NotebookRun(cells=runs, isolation="full" if session.spec["isolate"] else "basic (not root: no namespaces/uid)",
+    result = NotebookRun(cells=[], isolation="full" if session.spec["isolate"] else "basic (not root: no namespaces/uid)",
                          setup_s=sum(setup.get("seconds", [])))
     if setup.get("error"):
         result.failure = f"the notebook's set-up failed (instructor code): {setup['error']}"
@@ -374,53 +384,7 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
     try:
         session.start()
         result.startup_s = time.monotonic() - start
-        nb_deadline = start + limits.notebook_timeout
-        setup_outputs = list(setup.get("outputs", []))
-        for position, cell in enumerate(code):
-            kind = "setup" if cell.get("setup") else cell["kind"]
-            run = CellRun(index=cell["index"], kind=kind, grade_id=cell.get("grade_id"), status="not-run")
-            runs.append(run)
-            if cell.get("setup") and not launcher.rerun_setup:
-                run.status = "ok"
-                run.outputs = setup_outputs.pop(0) if setup_outputs else []
-                continue
-            if result.died_in is not None or result.stopped:
-                continue
-            t0 = time.monotonic()
-            timeout = max(1.0, min(limits.cell_timeout, nb_deadline - t0))
-            try:
-                if kind == "test":
-                    verdict, run.outputs = session.examine(cell["source"], names.get(position, []), timeout)
-                    run.status = verdict.get("status", "error")
-                    run.ename = wire.clip(verdict.get("ename", ""), 200)
-                    run.evalue = wire.clip(verdict.get("evalue", ""), 2000)
-                    run.calls = int(verdict.get("calls", 0))
-                    if verdict.get("stdout"):
-                        run.outputs.insert(0, {"output_type": "stream", "name": "stdout",
-                                               "text": wire.clip(verdict["stdout"], MAX_TEXT)})
-                else:
-                    reply, run.outputs = session.execute(cell["source"], timeout=timeout)
-                    if cell.get("setup"):  # CUDA: the kernel ran its own set-up; share what it built
-                        session.execute("", timeout=30, silent=True, user_expressions={"r": f"{session.agent}.rebase()"})
-                    run.status = reply.get("status", "error")
-                    if run.status != "ok":
-                        run.ename = wire.clip(str(reply.get("ename") or _error_from(run.outputs)[0] or "Error"), 200)
-                        run.evalue = wire.clip(str(reply.get("evalue") or _error_from(run.outputs)[1] or ""), 2000)
-            except CellTimeout as late:
-                run.status, run.ename, run.evalue = "timeout", "Timeout", str(late)
-                session._drain()
-            except KernelDied as death:
-                timed_out = "timed out" in str(death)
-                run.status = "timeout" if timed_out else "died"
-                run.ename = "Timeout" if timed_out else "KernelDied"
-                run.evalue = str(death)
-                result.died_in = cell["index"]
-                result.death = str(death)
-                if time.monotonic() >= nb_deadline:
-                    result.death = f"notebook time limit ({limits.notebook_timeout:.0f} s) reached"
-            run.seconds = time.monotonic() - t0
-            if limits.stop_at_first_failure and kind == "test" and run.status != "ok":
-                result.stopped = f"stopped after the first failed test ({run.grade_id})"
+        _run_cells(session, code, setup, result, start + limits.notebook_timeout)
     except KernelDied as death:
         result.failure = f"the kernel failed to start: {death}"
         log = os.path.join(session.spec["scratch"], "kernel.log")
@@ -428,12 +392,78 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
             result.failure += " | " + wire.clip(open(log, errors="replace").read()[-2000:])
     except (ExaminerFailed, OSError, wire.WireError) as error:
         result.failure = f"the examiner failed: {type(error).__name__}: {error}"
+        result.failed_in = result.cells[-1].index if result.cells else None
     finally:
         session.close()
     result.wall_s = time.monotonic() - start
     result.peak_rss_mib = session.peak_rss / 2**20
     result.leftovers = session.leftovers
     return result
+
+
+def _run_cells(session: Session, code: list[dict], setup: dict, result: NotebookRun, nb_deadline: float) -> None:
+    """Every code cell in order into `result.cells`, until the kernel dies or the run stops on purpose."""
+    limits, launcher = session.limits, session.launcher
+    n_setup = sum(1 for cell in code if cell.get("setup"))
+    names = student_names([{"kind": c["kind"], "source": c.get("reference", c["source"])} for c in code], n_setup)
+    setup_outputs = list(setup.get("outputs", []))
+    for position, cell in enumerate(code):
+        kind = "setup" if cell.get("setup") else cell["kind"]
+        run = CellRun(index=cell["index"], kind=kind, grade_id=cell.get("grade_id"), status="not-run")
+        result.cells.append(run)
+        if cell.get("setup") and not launcher.rerun_setup:
+            run.status = "ok"
+            run.outputs = setup_outputs.pop(0) if setup_outputs else []
+            continue
+        if result.died_in is not None or result.stopped:
+            continue
+        t0 = time.monotonic()
+        timeout = max(1.0, min(limits.cell_timeout, nb_deadline - t0))
+        try:
+            _run_cell(session, cell, run, names.get(position, []), timeout)
+        except CellTimeout as late:
+            run.status, run.ename, run.evalue = "timeout", "Timeout", str(late)
+            session._drain()
+        except KernelDied as death:
+            _died(run, result, str(death), limits, nb_deadline)
+        run.seconds = time.monotonic() - t0
+        if limits.stop_at_first_failure and kind == "test" and run.status != "ok":
+            result.stopped = f"stopped after the first failed test ({run.grade_id})"
+
+
+def _run_cell(session: Session, cell: dict, run: CellRun, names: list[str], timeout: float) -> None:
+    """One cell: a test in the examiner, anything else in the student's kernel."""
+    if run.kind == "test":
+        verdict, run.outputs = session.examine(cell["source"], names, timeout)
+        run.status = verdict.get("status", "error")
+        run.ename = wire.clip(verdict.get("ename", ""), 200)
+        run.evalue = wire.clip(verdict.get("evalue", ""), 2000)
+        run.calls = int(verdict.get("calls", 0))
+        if verdict.get("stdout"):
+            run.outputs.insert(0, {"output_type": "stream", "name": "stdout",
+                                   "text": wire.clip(verdict["stdout"], MAX_TEXT)})
+        return
+    reply, run.outputs = session.execute(cell["source"], timeout=timeout)
+    if cell.get("setup"):  # CUDA: the kernel ran its own set-up; share what it built
+        session.execute("", timeout=30, silent=True, user_expressions={"r": f"{session.agent}.rebase()"})
+    reply = reply if isinstance(reply, dict) else {}
+    run.status = reply.get("status", "error")
+    if run.status != "ok":
+        ename, evalue = _error_from(run.outputs)
+        run.ename = wire.clip(str(reply.get("ename") or ename or "Error"), 200)
+        run.evalue = wire.clip(str(reply.get("evalue") or evalue or ""), 2000)
+
+
+def _died(run: CellRun, result: NotebookRun, death: str, limits: Limits, nb_deadline: float) -> None:
+    """The kernel died, or was killed, in this cell: the cells after it do not run."""
+    timed_out = "timed out" in death
+    run.status = "timeout" if timed_out else "died"
+    run.ename = "Timeout" if timed_out else "KernelDied"
+    run.evalue = death
+    result.died_in = run.index
+    result.death = death
+    if time.monotonic() >= nb_deadline:
+        result.death = f"notebook time limit ({limits.notebook_timeout:.0f} s) reached"
 
 
 def _error_from(outputs) -> tuple[str, str]:

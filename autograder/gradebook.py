@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import sanitize
 from .course import Course, tools_on_path
 from .records import Result
 
@@ -143,15 +144,15 @@ class Writer:
 
     def write(self, result: Result, summary: dict) -> None:
         course, gb = self.course, self.gb
+        summary = sanitize.tree(summary, limit=20_000)  # what a submission controls, storable (score does it too)
         student, assignment = result.student, result.assignment
         # Files first (idempotent, atomic renames); the database commit below is what makes the grade count.
         folder = course.autograded / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         for name, entry in result.notebooks.items():
             _atomic_write(folder / f"{name}.ipynb", entry.autograded)
-        stamp = course.submitted / student / assignment / "timestamp.txt"
-        if stamp.is_file():
-            _atomic_write(folder / "timestamp.txt", stamp.read_text())
+        if result.timestamp:  # as intake read and checked it (a student may write timestamp.txt)
+            _atomic_write(folder / "timestamp.txt", result.timestamp)
         real_commit = gb.db.commit
         gb.db.commit = gb.db.flush  # nbgrader's helpers commit as they go: hold everything in one transaction
         try:
@@ -198,8 +199,9 @@ class Writer:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write `text` whole or not at all; a lone surrogate a submission smuggled in becomes U+FFFD, never an error."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
+    tmp.write_text(sanitize.unicode(text), encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -78,8 +78,20 @@ def fingerprint(course: Course, student: str, assignment: str) -> str:
 
 
 def _timestamp(course: Course, student: str, assignment: str) -> str | None:
-    path = course.submitted / student / assignment / "timestamp.txt"
-    return path.read_text().strip() if path.is_file() else None
+    """The submission's timestamp.txt if it holds a time nbgrader can parse, else None.
+
+    The student's side of nbgrader's exchange writes it: garbage in it made every write of the grade fail."""
+    from nbgrader.utils import parse_utc
+
+    text, _ = read_submission(course.submitted / student / assignment / "timestamp.txt")
+    text = (text or "").strip()
+    if not text or len(text) > 64 or not text.isprintable():
+        return None
+    try:
+        parse_utc(text)
+    except Exception:  # noqa: BLE001 - dateutil raises ParserError, ValueError, OverflowError...
+        return None
+    return text
 
 
 def make_task(course: Course, student: str, assignment: str, fp: str, **options) -> Task:

@@ -60,6 +60,11 @@ def _fill(release_nb, answers: dict[str, str]):
     return nb
 
 
+def perfect_submission(source_nb, release_nb):
+    """The release with every answer cell holding the instructor's solution (alice's notebook; the canary)."""
+    return _fill(release_nb, _answers(source_nb))
+
+
 def build_sample_class(course: Course, assignment: str, dest: Path | None = None) -> Path:
     """Write alice's, bob's and carol's submissions of `assignment` in nbgrader's submitted/ layout."""
     dest = Path(dest or course.submitted)

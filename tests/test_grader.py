@@ -258,6 +258,27 @@ def test_ipc_note_never_reaches_a_later_batch(corpus_graded):
     assert "no note" in _printed(course, "shm_b_read_note")
 
 
+def test_failing_submissions_sorted_first_never_stop_a_batch(tmp_path):
+    """Three kernels that stop reading (the corpus's) sort first, one worker: every submission is still recorded."""
+    course = tc.make_course(tmp_path / "course")
+    release = tc.release_notebook(course)
+    stops = corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK + corpus.STOPS_READING)
+    for student in ("a1_stops", "a2_stops", "a3_stops"):
+        tc.submit(course, student, stops)
+    honest = {"b_right": (corpus.DB_OK, 2), "c_wrong": (corpus.DB_WRONG, 1), "d_right": (corpus.DB_OK, 2)}
+    for student, (double, _) in honest.items():
+        tc.submit(course, student, corpus.fill(release, square=corpus.SQ_OK, double=double))
+    tc.submit(course, "e_blank", release)
+    report = grade(course, jobs=1, limits=LIMITS, **QUIET)
+    assert not report.get("stopped") and not report["errors"] and report["graded"] == 7, report
+    rows = {s["student"]: s for s in summaries(course)}
+    assert {s: rows[s]["score"] for s in rows} == {"a1_stops": 1, "a2_stops": 1, "a3_stops": 1, "b_right": 2,
+                                                  "c_wrong": 1, "d_right": 2, "e_blank": 0}
+    for student in ("a1_stops", "a2_stops", "a3_stops"):  # killed after the test; or, were the examiner ever stuck
+        assert any(re.match(r"(kernel died or was killed|grading failed) in test_double", reason)  # the canary's
+                   for _, reason in rows[student]["flags"]), rows[student]["flags"]          # verdict instead
+
+
 def _small_class(root: Path, n: int, sleep: float):
     course = tc.make_course(root)
     release = tc.release_notebook(course)

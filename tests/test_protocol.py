@@ -74,6 +74,7 @@ def test_nothing_the_kernel_sends_is_resolved_as_a_name(forged):
     model = object()
     examiner = Hostile(lambda req: handle_for(["f"]) if req["op"] == "get" else {"value": forged},
                        setup={"model": model, "expected": 42})
+    examiner.shell.user_ns.pop("got", None)  # the shell is IPython's one instance, shared by the tests
     result = examiner.test("got = f(1)\n", ["f"])
     assert result["status"] == "error" and result["ename"] in ("WireError", "StudentError"), result
     assert "got" not in examiner.shell.user_ns

@@ -124,3 +124,24 @@ def test_reconstruction_is_bounded_on_a_hostile_notebook():
     rec = reconstruct(source, release, submission)
     assert time.perf_counter() - started < 30
     assert any("only the first" in note for note in rec.notes)
+
+
+def test_a_timestamp_the_student_wrote_never_blocks_the_grade(course):
+    """timestamp.txt comes from the student's side of nbgrader's exchange: garbage in it is dropped, not written."""
+    from autograder.intake import _timestamp
+
+    folder = course.submitted / "tim" / tc.ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    for garbage in (b"not a time", b"\xed\xa0\x80", b"9" * 5000, b"2024-05-01 12:00:00\x00"):
+        (folder / "timestamp.txt").write_bytes(garbage)
+        assert _timestamp(course, "tim", tc.ASSIGNMENT) is None, garbage
+    (folder / "timestamp.txt").write_text("2024-05-01 12:00:00.000000 UTC")
+    assert _timestamp(course, "tim", tc.ASSIGNMENT) == "2024-05-01 12:00:00.000000 UTC"
+    result = _result(course, "tim")
+    result.timestamp = _timestamp(course, "tim", tc.ASSIGNMENT)
+    writer = Writer(course)
+    try:
+        writer.write(result, score(result, course))
+    finally:
+        writer.close()
+    assert (course.autograded / "tim" / tc.ASSIGNMENT / "timestamp.txt").read_text().startswith("2024-05-01")

@@ -286,7 +286,7 @@ def _cases(course):
         "_body = b'{\"value\":[' + b'0,' * 39_999_999 + b'0]}'\n"
         "_frame = struct.pack('!QI', len(_body), len(_body)) + _body\n_send = _w.send\n"
         "def _forged(sock, tree, buffers=None):\n"
-        "    if isinstance(tree, dict) and 'args' in tree:  # the reply to a call of double\n"
+        "    if isinstance(tree, dict) and 'changed' in tree:  # the reply to a call of double\n"
         "        return sock.sendall(_frame)\n"
         "    return _send(sock, tree, buffers)\n"
         "_w.send = _forged\n"), 1, r"test_double timed out")
@@ -385,6 +385,30 @@ def _cases(course):
         "    if stat.S_ISREG(_st.st_mode) and _mode != os.O_RDONLY and not _path.startswith(_scratch):\n"
         "        _host.append(_path)\n"
         "print('WRITABLE HOST FD', _host if _host else 'no host fd')\n"), 1, None)
+    # -- attacks on recording: every submission is recorded once, whatever it does (red team, the canary) -----------
+    # A right double whose kernel stops reading the examiner's requests once one is over 1 MB (test_double's last
+    # hidden check sends a 1.6 MB array) and ignores the interrupt. It left the examiner blocked in a send and the
+    # submission "not recorded; rerun to retry" on every run. The send has the test's deadline; the executor
+    # interrupts, then kills, the kernel: recorded, flagged, test_double lost (its hidden part never answered).
+    cases["stops_reading_large_requests"] = (fill(r, square=SQ_OK, double=DB_OK + STOPS_READING), 1,
+                                             r"kernel died or was killed in test_double")
+    # Lone surrogates and control characters in what the kernel sends, which no UTF-8 write accepts. ipykernel's own
+    # packer refuses them, so the kernel's is swapped for one that escapes them: they reach the worker as they are.
+    cases["surrogate_in_display"] = (attack(
+        ESCAPING_PACKER + "from IPython.display import display, HTML\n"
+        "display({'text/plain': '\\ud800\\x00'}, raw=True)\ndisplay(HTML('<b>\\udfff</b>'))\n"), 1, None)
+    cases["surrogate_in_stdout"] = (fill(r, square=SQ_OK, double=DB_OK + ESCAPING_PACKER + (
+        "import sys\nprint('out \\ud800 \\x07')\nprint('err \\udc80', file=sys.stderr)\n")), 2, None)
+    cases["surrogate_in_error"] = (fill(r, square=SQ_OK, double=DB_WRONG), 1, None)
+    cases["surrogate_in_error"][0].cells.insert(7, new_code_cell(  # after double, before its test
+        ESCAPING_PACKER + "raise ValueError('\\ud800 \\x00 \\x1b[31m')\n"))
+    cases["odd_display_values"] = (attack(
+        ESCAPING_PACKER + "from IPython.display import display\n"
+        "display({'text/plain': 5, 'text/html': ['<b>', None], 'application/json': {'\\ud800': ['\\udfff', 1]}},"
+        " raw=True, metadata={'\\ud800': {'\\x00': [None, 1.5]}})\n"), 1, None)
+    # A lone surrogate in the notebook file itself (valid JSON: "\ud800"): sending that cell to the kernel failed.
+    cases["surrogate_in_source"] = (RAW + json.dumps(fill(r, square=SQ_OK, double=DB_OK + "_s = '\ud800'\n")), 2,
+                                    None)
     return cases
 
 
@@ -405,6 +429,19 @@ if _note:
     exec(_note.decode(), globals())
 print('NOTE SEEN' if _note else 'no note')
 """
+
+
+# The kernel stops reading a request of over 1 MB, and ignores the interrupt (ipykernel restores its own SIGINT handler
+# before each execution: this one is set while the agent serves the test).
+STOPS_READING = (
+    "import signal, time\nimport autograder.wire as _w\n_real_read = _w._read\n"
+    "def _read(sock, n):\n    if n > 1_000_000:\n        signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    "        while True:\n            time.sleep(3600)\n    return _real_read(sock, n)\n"
+    "_w._read = _read\n")
+ESCAPING_PACKER = ("import json as _json\nfrom jupyter_client.jsonutil import json_default as _default\n"
+                   "get_ipython().kernel.session.pack = lambda o: _json.dumps(o, default=_default).encode()\n")
+
+
 SECRET = "CANARYPASSWORD"  # the grader's environment holds DB_URL=postgresql://grader:CANARYPASSWORD@...
 SHM_MARKER = "ag-shm-marker-" + uuid.uuid4().hex[:8]
 SYMLINK = "symlink"

@@ -2,7 +2,8 @@
 
 Cell order matters for the kernel-death cases: the square exercise and its test
 come first, so an attack in the double exercise that kills the kernel must leave
-test_square's point in place.
+test_square's point in place. test_double's last hidden check sends a 1.6 MB array:
+a request over 1 MB, for the kernel that stops reading large requests (corpus).
 """
 import shutil
 from pathlib import Path
@@ -47,6 +48,7 @@ _got = double(_x)
 _expected = double_reference(_x)  # from _x after the call: a change copied back into _x would move it
 assert_close(_got, _expected, "double of another array")
 assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")
+assert_close(double(np.ones(200_000)), np.full(200_000, 2.0), "double of a large array")
 ### END HIDDEN TESTS"""
 
 HIDDEN_LINE = 'assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")'
