@@ -10,8 +10,10 @@ and bounded in size, so a hostile peer can make a test fail but never run code h
 from __future__ import annotations
 
 import json
+import math
 import socket
 import struct
+import sys
 import time
 from collections import Counter
 
@@ -25,6 +27,10 @@ MAX_STRING = 1 << 20             # characters of one string in an error message 
 # gigabytes in the examiner (which has no memory limit) from a few bytes.
 MAX_SAME_HASH = 64               # keys of one set, dict or frame that may share a hash value
 MAX_ELEMENTS = MAX_MESSAGE // 8  # elements a range may expand to: what an array in one message could hold
+MAX_COLUMNS = 10_000             # columns of all the frames in one message (a frame of none counts one)
+STRING_PADDING = 8               # a string array's padded characters per character sent (and one per string)
+STRING_SLACK = 1 << 22           # padded characters (16 MiB) any string array may have, however unequal
+MAX_DIGITS = 4300                # digits of a JSON integer (Python's own default limit)
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128"}
 _HEADER = struct.Struct("!QI")   # total length, json length
@@ -135,8 +141,10 @@ def pack(tree, buffers: list) -> bytes:
 # -- decoding ----------------------------------------------------------------------------------------------
 
 def unpack(data: bytes, json_len: int) -> tuple:
+    if not isinstance(json_len, int) or not 0 <= json_len <= len(data):
+        raise WireError("bad message: its JSON length is outside it")
     try:
-        tree = json.loads(data[:json_len].decode())
+        tree = json.loads(data[:json_len].decode(), parse_int=_int_parser())
     except (ValueError, RecursionError) as error:
         raise WireError(f"bad message: {type(error).__name__}") from None
     buffers, pos = [], json_len
@@ -152,90 +160,270 @@ def unpack(data: bytes, json_len: int) -> tuple:
     return tree, buffers
 
 
+def _int_parser():
+    """None (json's own int) while Python refuses integer strings of more than 4300 digits, as it does unless a
+    program lifts that limit: then a bounded parser, since int() of a long string costs its length squared."""
+    limit = sys.get_int_max_str_digits()
+    return None if 0 < limit <= MAX_DIGITS else _bounded_int
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError("integer of too many digits")
+    return int(text)
+
+
+# Tagged nodes: tag -> decoder(node, state, depth), tried in this order (the first tag a node has decides).
+_DECODERS: dict = {}
+
+
+def _decoder(tag: str):
+    def register(function):
+        _DECODERS[tag] = function
+        return function
+    return register
+
+
+class _State:
+    """What the nodes of one decode call share: the buffers (each used at most once), the resolver of tagged
+    nodes, the clock, and the frame columns built so far."""
+
+    __slots__ = ("buffers", "tagged", "deadline", "used", "nodes", "columns")
+
+    def __init__(self, buffers: list, tagged, deadline: float | None):
+        self.buffers, self.tagged, self.deadline = buffers, tagged, deadline
+        self.used: set = set()
+        self.nodes = 0
+        self.columns = 0
+
+    def spend(self, nodes: int) -> None:
+        """Count `nodes` of work; past the deadline, stop (the clock is read every 4096 nodes)."""
+        before, self.nodes = self.nodes, self.nodes + nodes
+        if self.deadline is not None and before >> 12 != self.nodes >> 12 and time.monotonic() > self.deadline:
+            raise WireError("the data took too long to decode (out of time)")
+
+    def buffer(self, index) -> bytes:
+        """Buffer `index`, once: a second reference would copy it again (1 MB, referenced a million times)."""
+        if type(index) is not int or not 0 <= index < len(self.buffers) or index in self.used:
+            raise WireError("bad buffer index (or a buffer used twice)")
+        self.used.add(index)
+        return self.buffers[index]
+
+
 def decode(tree, buffers: list, tagged=None, depth: int = 0, deadline: float | None = None):
     """Rebuild plain data from `tree`; `tagged(node)` resolves handles and references (else WireError).
 
     Past `deadline` (time.monotonic()) it stops with a WireError: 100 million numbers in one message take
     minutes to rebuild, and the examiner must still answer within the test's time.
     """
+    return _decode(tree, _State(buffers, tagged, deadline), depth)
+
+
+def _decode(tree, state: _State, depth: int):
     if depth > 100:
         raise WireError("data nested too deep")
+    state.spend(1)
     if tree is None or isinstance(tree, (bool, int, float, str)):
         return tree
     if isinstance(tree, list):
-        if deadline is None or len(tree) <= 64:
-            return [decode(v, buffers, tagged, depth + 1, deadline) for v in tree]
-        out = []
-        for start in range(0, len(tree), 4096):  # a look at the clock every 4096 items (at most ~0.3 s apart)
-            if time.monotonic() > deadline:
-                raise WireError("the data took too long to decode (out of time)")
-            out += [decode(v, buffers, tagged, depth + 1, deadline) for v in tree[start:start + 4096]]
-        return out
+        return [_decode(v, state, depth + 1) for v in tree]
     if not isinstance(tree, dict):
         raise WireError("unexpected node")
-    if "$nd" in tree:
-        return _decode_array(tree, buffers)
-    if "$tuple" in tree:
-        return tuple(decode(_list(tree["$tuple"]), buffers, tagged, depth, deadline))
-    if "$set" in tree:
-        items = _keys(decode(_list(tree["$set"]), buffers, tagged, depth, deadline))
-        return set(items)
-    if "$dict" in tree:
-        pairs = _list(tree["$dict"])
-        if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
-            raise WireError("bad dict item")
-        keys = _keys(decode([k for k, _ in pairs], buffers, tagged, depth, deadline))
-        return dict(zip(keys, decode([v for _, v in pairs], buffers, tagged, depth, deadline)))
-    if "$bytes" in tree:
-        return bytes(_buffer(tree["$bytes"], buffers))
-    if "$bigint" in tree:
-        text = tree["$bigint"]
-        if not isinstance(text, str) or len(text) > 4000:
-            raise WireError("bad integer")
-        return int(text)
-    if "$float" in tree:
-        if tree["$float"] not in ("nan", "inf", "-inf"):
-            raise WireError("bad float")
-        return float(tree["$float"])
-    if "$complex" in tree:
-        re_, im = _list(tree["$complex"])
-        return complex(float(re_), float(im))
-    if "$range" in tree:
-        try:
-            start, stop, step = (int(v) for v in _list(tree["$range"]))
-            value = range(start, stop, step)
-            if len(value) > MAX_ELEMENTS:  # np.asarray of it would fill gigabytes, uninterruptibly
-                raise OverflowError
-        except (ValueError, TypeError, OverflowError):
-            raise WireError(f"bad range or one of more than {MAX_ELEMENTS} elements") from None
-        return value
-    if "$frame" in tree:
-        import pandas as pd
-        names = decode(tree.get("names", []), buffers, tagged, depth + 1, deadline)
-        columns = decode(_list(tree["$frame"]), buffers, tagged, depth, deadline)
-        index = decode(tree.get("index", []), buffers, tagged, depth + 1, deadline)
-        if not isinstance(names, list) or len(names) != len(columns) or len(names) > 10_000:
-            raise WireError("bad frame")
-        _keys(names, hashable=False)
-        _keys(index if isinstance(index, list) else [], hashable=False)
-        try:
-            frame = pd.DataFrame({n: c for n, c in zip(names, columns)}, index=index or None)
-            frame.columns = names
-        except (ValueError, TypeError):
-            raise WireError("bad frame") from None
-        return frame[names[0]] if tree.get("series") and names else frame
-    if "$strarray" in tree:
-        items = tree["$strarray"]
-        shape = tuple(int(s) for s in _list(tree.get("shape", [])))
-        if items == [] and 0 not in shape:  # np.zeros(shape) would be as large as the peer says
-            raise WireError("bad string array")
-        array = np.array(items, dtype=str) if items != [] else np.zeros(shape, dtype=str)
-        if array.shape != shape:
-            raise WireError("bad string array")
-        return array
-    if tagged is not None:
-        return tagged(tree)
+    for tag, decoder in _DECODERS.items():
+        if tag in tree:
+            return decoder(tree, state, depth)
+    if state.tagged is not None:
+        return state.tagged(tree)
     raise WireError("unexpected tagged node")
+
+
+@_decoder("$nd")
+def _decode_array(tree, state, depth):
+    dtype = tree.get("dtype")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise WireError(f"dtype {clip(repr(dtype), 80)} not allowed")
+    shape = _shape(tree.get("shape"))
+    data = state.buffer(tree["$nd"])
+    dt = np.dtype(dtype)
+    if math.prod(shape) * dt.itemsize != len(data):  # Python ints: np.prod wraps ([2**62, 4] is 0)
+        raise WireError("array size does not match its shape")
+    try:
+        array = np.frombuffer(data, dtype=dt).reshape(shape).copy()
+    except ValueError:  # an empty array of dimensions numpy cannot index ([0, 2**62, 2**62])
+        raise WireError("bad shape") from None
+    if tree.get("torch"):
+        return _tensor(array)
+    if tree.get("scalar") and array.ndim == 0:
+        return array[()]
+    return array
+
+
+def _tensor(array: np.ndarray):
+    import torch
+    try:
+        tensor = torch.from_numpy(array)
+        return tensor.to(TENSOR_DEVICE) if TENSOR_DEVICE else tensor
+    except (TypeError, RuntimeError):
+        raise WireError(f"no tensor of dtype {array.dtype}") from None
+
+
+@_decoder("$tuple")
+def _decode_tuple(tree, state, depth):
+    return tuple(_decode(_list(tree["$tuple"]), state, depth))
+
+
+@_decoder("$set")
+def _decode_set(tree, state, depth):
+    items = _keys(_decode(_list(tree["$set"]), state, depth))
+    try:
+        return set(items)
+    except TypeError:
+        raise WireError("unhashable set item") from None
+
+
+@_decoder("$dict")
+def _decode_dict(tree, state, depth):
+    pairs = _list(tree["$dict"])
+    if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+        raise WireError("bad dict item")
+    keys = _keys(_decode([k for k, _ in pairs], state, depth))
+    values = _decode([v for _, v in pairs], state, depth)
+    try:
+        return dict(zip(keys, values))
+    except TypeError:
+        raise WireError("unhashable dict key") from None
+
+
+@_decoder("$bytes")
+def _decode_bytes(tree, state, depth):
+    return bytes(state.buffer(tree["$bytes"]))
+
+
+@_decoder("$bigint")
+def _decode_bigint(tree, state, depth):
+    text = tree["$bigint"]
+    if not isinstance(text, str) or len(text) > 4000:
+        raise WireError("bad integer")
+    try:
+        return int(text)
+    except ValueError:
+        raise WireError("bad integer") from None
+
+
+@_decoder("$float")
+def _decode_float(tree, state, depth):
+    if tree["$float"] not in ("nan", "inf", "-inf"):
+        raise WireError("bad float")
+    return float(tree["$float"])
+
+
+@_decoder("$complex")
+def _decode_complex(tree, state, depth):
+    parts = _list(tree["$complex"])
+    if len(parts) != 2:
+        raise WireError("bad complex number")
+    return complex(*(_real(part) for part in parts))
+
+
+def _real(part) -> float:
+    """A part of a complex number: a JSON number, or a `$float` node (nan, inf)."""
+    if isinstance(part, dict) and "$float" in part:
+        return _decode_float(part, None, 0)
+    if type(part) not in (int, float):
+        raise WireError("bad complex number")
+    try:
+        return float(part)
+    except OverflowError:
+        raise WireError("bad complex number") from None
+
+
+@_decoder("$range")
+def _decode_range(tree, state, depth):
+    bounds = _list(tree["$range"])
+    if len(bounds) != 3 or not all(type(v) is int for v in bounds):
+        raise WireError("bad range")
+    try:
+        value = range(*bounds)
+        size = len(value)
+    except (ValueError, OverflowError):  # a step of 0, more elements than a C long counts
+        raise WireError("bad range") from None
+    if size > MAX_ELEMENTS:  # np.asarray of it would fill gigabytes, uninterruptibly
+        raise WireError(f"a range of more than {MAX_ELEMENTS} elements")
+    return value
+
+
+@_decoder("$frame")
+def _decode_frame(tree, state, depth):
+    import pandas as pd
+    names = _decode(tree.get("names", []), state, depth + 1)
+    columns = _decode(_list(tree["$frame"]), state, depth)
+    index = _decode(tree.get("index", []), state, depth + 1)
+    if not isinstance(names, list) or not isinstance(index, list) or not len(names) == len(columns) <= 10_000:
+        raise WireError("bad frame")
+    state.columns += max(len(names), 1)  # pandas spends 1 to 3 KB and up to 0.1 ms on each, however small
+    if state.columns > MAX_COLUMNS:
+        raise WireError(f"more than {MAX_COLUMNS} frame columns in one message")
+    _check_columns(columns, len(index))
+    _check_labels(names)
+    _check_labels(index)
+    try:
+        frame = pd.DataFrame(dict(zip(names, columns)), index=index or None)
+        frame.columns = names
+        return frame[names[0]] if tree.get("series") and names else frame
+    except Exception:  # noqa: BLE001 - pandas raises errors of many types (KeyError, InvalidIndexError, ...) on odd labels; their size is checked above
+        raise WireError("bad frame") from None
+
+
+def _check_columns(columns: list, rows: int) -> None:
+    """Every column a list or a 1-d array, all of one length (the index's, if it has one): a scalar would
+    be broadcast over the whole index (10,000 names and a long index cost their product)."""
+    lengths = {len(c) if isinstance(c, list) or isinstance(c, np.ndarray) and c.ndim == 1 else -1 for c in columns}
+    if -1 in lengths or len(lengths | ({rows} if rows else set())) > 1:
+        raise WireError("bad frame: columns must be lists or arrays of the index's length")
+
+
+def _check_labels(labels: list) -> None:
+    """Column names or an index: no flood of one hash value, and tuples (a MultiIndex) all of one length:
+    pandas gives every label as many levels as the longest tuple has, so one long tuple costs its length
+    times the number of labels."""
+    _keys(labels, hashable=False)
+    if len({len(x) if type(x) is tuple else -1 for x in labels}) > 1:
+        raise WireError("bad frame: labels must be all tuples of one length, or no tuples")
+
+
+@_decoder("$strarray")
+def _decode_strarray(tree, state, depth):
+    shape = _shape(tree.get("shape"))
+    leaves = _leaves(tree["$strarray"], shape)
+    state.spend(len(leaves))
+    # numpy pads every string to the longest, at 4 bytes a character: 1,000,000 strings, one of them 4000
+    # characters long, are 16 GB made from 4 MB of JSON. Padding is allowed up to a multiple of what came.
+    padded = math.prod(shape) * max(map(len, leaves), default=1)
+    if padded > STRING_PADDING * (sum(map(len, leaves)) + len(leaves)) + STRING_SLACK:
+        raise WireError("a string array of strings of very unequal lengths (numpy pads each to the longest)")
+    try:
+        return np.array(leaves, dtype=str).reshape(shape)
+    except ValueError:
+        raise WireError("bad string array") from None
+
+
+def _leaves(items, shape: tuple) -> list:
+    """The strings of nested lists `items` of exactly `shape`, flat (WireError if ragged or not strings)."""
+    level = [items]
+    for n in shape:
+        if not all(type(x) is list and len(x) == n for x in level):
+            raise WireError("bad string array: its lists do not match its shape")
+        level = [y for x in level for y in x]
+    if not all(type(s) is str for s in level):
+        raise WireError("bad string array: an item is not a string")
+    return level
+
+
+def _shape(value) -> tuple:
+    shape = tuple(_list(value))
+    if len(shape) > 32 or not all(type(s) is int and s >= 0 for s in shape):
+        raise WireError("bad shape")
+    return shape
 
 
 def _keys(keys: list, hashable: bool = True) -> list:
@@ -247,44 +435,24 @@ def _keys(keys: list, hashable: bool = True) -> list:
     except TypeError:
         if hashable:
             raise WireError("unhashable set item or dict key") from None
-        hashes = [hash(k) for k in keys if getattr(type(k), "__hash__", None) is not None]
+        hashes = [h for h in map(_hash, keys) if h is not None]
     # Hash values are ints that hash to themselves: counting them is linear, whatever the keys.
     if len(hashes) > MAX_SAME_HASH and max(Counter(hashes).values()) > MAX_SAME_HASH:
         raise WireError(f"more than {MAX_SAME_HASH} set items or dict keys share one hash value")
     return keys
 
 
+def _hash(key) -> int | None:
+    try:
+        return hash(key)
+    except TypeError:  # a list, or a tuple that holds one
+        return None
+
+
 def _list(value) -> list:
     if not isinstance(value, list):
         raise WireError("expected a list")
     return value
-
-
-def _buffer(index, buffers):
-    if not isinstance(index, int) or not 0 <= index < len(buffers):
-        raise WireError("bad buffer index")
-    return buffers[index]
-
-
-def _decode_array(tree, buffers):
-    dtype = tree.get("dtype")
-    if dtype not in DTYPES:
-        raise WireError(f"dtype {dtype!r} not allowed")
-    shape = tuple(_list(tree.get("shape")))
-    if not all(isinstance(s, int) and s >= 0 for s in shape) or len(shape) > 32:
-        raise WireError("bad shape")
-    data = _buffer(tree["$nd"], buffers)
-    dt = np.dtype(dtype)
-    if int(np.prod(shape, dtype=np.int64)) * dt.itemsize != len(data):
-        raise WireError("array size does not match its shape")
-    array = np.frombuffer(data, dtype=dt).reshape(shape).copy()
-    if tree.get("torch"):
-        import torch
-        tensor = torch.from_numpy(array)
-        return tensor.to(TENSOR_DEVICE) if TENSOR_DEVICE else tensor
-    if tree.get("scalar") and array.ndim == 0:
-        return array[()]
-    return array
 
 
 # -- framing -----------------------------------------------------------------------------------------------
