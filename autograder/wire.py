@@ -60,32 +60,39 @@ def encode(value, buffers: list, other=None, depth: int = 0):
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else {"$float": repr(value)}
     if isinstance(value, (list, tuple, set, frozenset, dict)):
-        pass
-    elif isinstance(value, range):
+        return _container(value, buffers, other, depth)
+    if isinstance(value, range):
         return {"$range": [value.start, value.stop, value.step]}
-    elif type(value).__name__ in ("dict_keys", "dict_values", "dict_items"):
+    if type(value).__name__ in ("dict_keys", "dict_values", "dict_items"):
         return [encode(v, buffers, other, depth + 1) for v in value]
-    elif _is_pandas(value):
+    if _is_pandas(value):
         return _frame(value, buffers, other, depth)
-    elif isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, (np.ndarray, np.generic)):
         return _array(np.asarray(value), buffers, scalar=isinstance(value, np.generic))
-    elif isinstance(value, (bytes, bytearray, memoryview)):
+    if isinstance(value, (bytes, bytearray, memoryview)):
         buffers.append(bytes(value))
         return {"$bytes": len(buffers) - 1}
-    elif _is_tensor(value):
+    if _is_tensor(value):
         array = value.detach().to("cpu").resolve_conj().resolve_neg().numpy()
         out = _array(array, buffers)
         out["torch"] = True
         return out
-    elif isinstance(value, complex):
-        return {"$complex": [value.real, value.imag]}
+    if isinstance(value, complex):  # parts as floats are: a number, or {"$float": "nan"} (JSON has no nan)
+        return {"$complex": [encode(value.real, buffers), encode(value.imag, buffers)]}
+    if other is None:
+        raise Unsendable(f"cannot send a {type(value).__name__}")
+    return other(value)
+
+
+def _container(value, buffers, other, depth):
+    """A list, tuple, set or dict; subclasses of tuple and dict (named tuples, defaultdicts) go to `other`."""
     if isinstance(value, list):
         return [encode(v, buffers, other, depth + 1) for v in value]
-    if isinstance(value, tuple) and type(value) is tuple:
+    if type(value) is tuple:
         return {"$tuple": [encode(v, buffers, other, depth + 1) for v in value]}
     if isinstance(value, (set, frozenset)):
         return {"$set": [encode(v, buffers, other, depth + 1) for v in value]}
-    if isinstance(value, dict) and type(value) is dict:
+    if type(value) is dict:
         return {"$dict": [[encode(k, buffers, other, depth + 1), encode(v, buffers, other, depth + 1)]
                           for k, v in value.items()]}
     if other is None:
@@ -130,7 +137,10 @@ def _array(array: np.ndarray, buffers: list, scalar: bool = False) -> dict:
 
 
 def pack(tree, buffers: list) -> bytes:
-    head = json.dumps(tree, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+    try:
+        head = json.dumps(tree, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+    except ValueError as error:  # a bare nan or inf in a tree made by hand, a circular reference
+        raise Unsendable(f"not plain data: {error}") from None
     parts = [head] + [struct.pack("!Q", len(b)) + b for b in buffers]
     body = b"".join(parts)
     if len(body) > MAX_MESSAGE:
