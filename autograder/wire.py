@@ -2,10 +2,20 @@
 
 A message is JSON plus raw buffers, framed over a stream socket. Decoding builds
 nothing but None, bool, int, float, str, bytes, list, tuple, dict, set, numpy arrays
-and scalars of numeric dtypes and torch tensors (from those arrays), plus opaque
-tagged references the caller resolves (`$h` handles, `$ref` set-up objects, random
-generators' states). No pickle, no code, no attribute lookup driven by the data,
-and bounded in size, so a hostile peer can make a test fail but never run code here.
+and scalars of numeric dtypes and torch tensors (from those arrays), pandas frames and
+series of those, plus opaque tagged references the caller resolves (`$h` handles,
+`$ref` set-up objects, random generators' states). No pickle, no code, no attribute
+lookup driven by the data, so a hostile peer can make a test fail but never run code here.
+
+Nor can it make the examiner pay more than it sent. Whatever the bytes, `unpack` and
+`decode` raise nothing but WireError (`recv` also EOFError and OSError from the socket;
+`decode` also whatever the caller's `tagged` raises), and a message of n bytes (JSON and
+buffers, at most MAX_MESSAGE) costs the examiner at most 96 n bytes of memory (json's
+own tree of lists in lists is 44 n, the decoded lists as much again) plus two allowances
+per message: 4 bytes for each character of string padding (STRING_SLACK, 16 MiB) and
+2 KiB for each frame column (MAX_COLUMNS, 20 MiB); and time linear in n, the deadline
+read every 4096 nodes. tests/test_wire_fuzz.py measures both (with tracemalloc, which
+sees numpy's arrays but not torch's tensor headers).
 """
 from __future__ import annotations
 
@@ -29,7 +39,7 @@ MAX_SAME_HASH = 64               # keys of one set, dict or frame that may share
 MAX_ELEMENTS = MAX_MESSAGE // 8  # elements a range may expand to: what an array in one message could hold
 MAX_COLUMNS = 10_000             # columns of all the frames in one message (a frame of none counts one)
 STRING_PADDING = 8               # a string array's padded characters per character sent (and one per string)
-STRING_SLACK = 1 << 22           # padded characters (16 MiB) any string array may have, however unequal
+STRING_SLACK = 1 << 22           # padded characters (16 MiB) beyond that, for all the string arrays of a message
 MAX_DIGITS = 4300                # digits of a JSON integer (Python's own default limit)
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128"}
@@ -196,15 +206,16 @@ def _decoder(tag: str):
 
 class _State:
     """What the nodes of one decode call share: the buffers (each used at most once), the resolver of tagged
-    nodes, the clock, and the frame columns built so far."""
+    nodes, the clock, the frame columns built so far and the string padding still allowed."""
 
-    __slots__ = ("buffers", "tagged", "deadline", "used", "nodes", "columns")
+    __slots__ = ("buffers", "tagged", "deadline", "used", "nodes", "columns", "padding")
 
     def __init__(self, buffers: list, tagged, deadline: float | None):
         self.buffers, self.tagged, self.deadline = buffers, tagged, deadline
         self.used: set = set()
         self.nodes = 0
         self.columns = 0
+        self.padding = STRING_SLACK
 
     def spend(self, nodes: int) -> None:
         """Count `nodes` of work; past the deadline, stop (the clock is read every 4096 nodes)."""
@@ -407,9 +418,11 @@ def _decode_strarray(tree, state, depth):
     leaves = _leaves(tree["$strarray"], shape)
     state.spend(len(leaves))
     # numpy pads every string to the longest, at 4 bytes a character: 1,000,000 strings, one of them 4000
-    # characters long, are 16 GB made from 4 MB of JSON. Padding is allowed up to a multiple of what came.
+    # characters long, are 16 GB made from 4 MB of JSON. Padding is allowed up to a multiple of what came,
+    # and beyond that only from the message's one allowance (per array, it would multiply with the arrays).
     padded = math.prod(shape) * max(map(len, leaves), default=1)
-    if padded > STRING_PADDING * (sum(map(len, leaves)) + len(leaves)) + STRING_SLACK:
+    state.padding -= max(padded - STRING_PADDING * (sum(map(len, leaves)) + len(leaves)), 0)
+    if state.padding < 0:
         raise WireError("a string array of strings of very unequal lengths (numpy pads each to the longest)")
     try:
         return np.array(leaves, dtype=str).reshape(shape)
