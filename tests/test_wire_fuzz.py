@@ -257,9 +257,24 @@ def test_frame_columns_are_bounded_per_message():
 def test_pandas_errors_become_wire_errors():
     for tree in ({"$frame": [[1], [2]], "names": ["a", "a"], "index": []},       # duplicate names: length mismatch
                  {"$frame": [[1]], "names": [[1]], "index": []},                  # an unhashable name
-                 {"$frame": [[1]], "names": [{"$h": 1}], "index": [], "series": True}):
+                 {"$frame": [[1]], "names": [float("nan")], "index": [], "series": True}):
         value, error = decoded(tree)
         assert error is not None or isinstance(value, (pd.DataFrame, pd.Series))
+
+
+def test_no_handles_in_frames():
+    """pandas reads `_typ` from every label: from a handle, a call into the student's kernel, mid-decode."""
+    asked = []
+
+    def tagged(node):
+        asked.append(node)
+        return Handle(node.get("$h"))
+
+    for tree in ({"$frame": [[1, 2]], "names": ["a"], "index": [{"$h": 1}, {"$h": 2}]},
+                 {"$frame": [[1, 2]], "names": [{"$h": 1}], "index": [0, 1], "series": True},
+                 {"$frame": [[{"$h": 1}]], "names": ["a"], "index": [0]}):
+        assert "unexpected tagged node" in str(decoded(tree, tagged=tagged)[1])
+    assert asked == [] and isinstance(decoded([{"$h": 1}], tagged=tagged)[0][0], Handle)
 
 
 def test_the_costliest_json():
@@ -387,7 +402,7 @@ def same(a, b) -> bool:
     if isinstance(a, pd.Series):
         pd.testing.assert_series_equal(a, b)
         return True
-    if type(a) in (np.float64, np.complex128):  # subclasses of float and complex: they travel as those
+    if type(a) is np.float64:  # a subclass of float: it travels as one
         a = a.item()
     if isinstance(a, torch.Tensor):
         return isinstance(b, torch.Tensor) and a.dtype == b.dtype and same(a.numpy(), b.numpy())
