@@ -36,7 +36,7 @@ MAX_STRING = 1 << 20             # characters of one string in an error message 
 # comparisons to build (ints k * (2**61 - 1) all hash alike: 200k of them, 7 MB of JSON, are minutes of the
 # examiner's time, outside any deadline), and a range or an empty string array would otherwise expand to
 # gigabytes in the examiner (which has no memory limit) from a few bytes.
-MAX_SAME_HASH = 64               # keys of one set, dict or frame that may share a hash value
+MAX_SAME_HASH = 64               # distinct keys of one set, dict or frame that may share a hash value
 MAX_ELEMENTS = MAX_MESSAGE // 8  # elements a range may expand to: what an array in one message could hold
 MAX_COLUMNS = 10_000             # columns of all the frames in one message (a frame of none counts one)
 STRING_PADDING = 8               # a string array's padded characters per character sent (and one per string)
@@ -269,7 +269,7 @@ def _decode(tree, state: _State, depth: int):
 def _decode_array(tree, state, depth):
     dtype = tree.get("dtype")
     if not isinstance(dtype, str) or dtype not in DTYPES:
-        raise WireError(f"dtype {clip(repr(dtype), 80)} not allowed")
+        raise WireError(f"dtype {clip(dtype, 80) if isinstance(dtype, str) else type(dtype).__name__} not allowed")
     shape = _shape(tree.get("shape"))
     data = state.buffer(tree["$nd"])
     dt = np.dtype(dtype)
@@ -305,8 +305,8 @@ def _decode_set(tree, state, depth):
     items = _keys(_decode(_list(tree["$set"]), state, depth))
     try:
         return set(items)
-    except TypeError:
-        raise WireError("unhashable set item") from None
+    except (TypeError, ValueError):  # unhashable; a numpy scalar equal in hash to a tuple compares as an array
+        raise WireError("unhashable or incomparable set item") from None
 
 
 @_decoder("$dict")
@@ -318,8 +318,8 @@ def _decode_dict(tree, state, depth):
     values = _decode([v for _, v in pairs], state, depth)
     try:
         return dict(zip(keys, values))
-    except TypeError:
-        raise WireError("unhashable dict key") from None
+    except (TypeError, ValueError):  # as for sets
+        raise WireError("unhashable or incomparable dict key") from None
 
 
 @_decoder("$bytes")
@@ -466,7 +466,8 @@ def _shape(value) -> tuple:
 
 
 def _keys(keys: list, hashable: bool = True) -> list:
-    """`keys` for a set, dict or frame, refused when more than MAX_SAME_HASH of them share one hash value."""
+    """`keys` for a set, dict or frame, refused when more than MAX_SAME_HASH distinct ones share a hash value
+    (equal ones cost nothing more: an index may repeat a label)."""
     if len(keys) <= MAX_SAME_HASH:
         return keys
     try:
@@ -474,11 +475,31 @@ def _keys(keys: list, hashable: bool = True) -> list:
     except TypeError:
         if hashable:
             raise WireError("unhashable set item or dict key") from None
-        hashes = [h for h in map(_hash, keys) if h is not None]
+        hashes = list(map(_hash, keys))
     # Hash values are ints that hash to themselves: counting them is linear, whatever the keys.
-    if len(hashes) > MAX_SAME_HASH and max(Counter(hashes).values()) > MAX_SAME_HASH:
-        raise WireError(f"more than {MAX_SAME_HASH} set items or dict keys share one hash value")
+    crowded = {h for h, n in Counter(hashes).items() if n > MAX_SAME_HASH and h is not None}
+    if crowded:
+        _few_distinct(keys, hashes, crowded)
     return keys
+
+
+def _few_distinct(keys: list, hashes: list, crowded: set) -> None:
+    """At most MAX_SAME_HASH distinct keys for each crowded hash value (each key compared with that many)."""
+    distinct: dict = {h: [] for h in crowded}
+    for key, h in zip(keys, hashes):
+        seen = distinct.get(h)
+        if seen is None or any(_equal(key, other) for other in seen):
+            continue
+        seen.append(key)
+        if len(seen) > MAX_SAME_HASH:
+            raise WireError(f"more than {MAX_SAME_HASH} set items or dict keys share one hash value")
+
+
+def _equal(a, b) -> bool:
+    try:
+        return a is b or bool(a == b)
+    except (TypeError, ValueError):  # numpy compares a scalar with a tuple item by item
+        return False
 
 
 def _hash(key) -> int | None:

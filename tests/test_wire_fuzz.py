@@ -208,6 +208,23 @@ def test_bad_tagged_nodes(tree):
     assert decoded(tree)[1] is not None
 
 
+def test_a_numpy_scalar_that_hashes_like_a_tuple():
+    """Its == with the tuple is an array, whose truth raised ValueError out of set() and dict()."""
+    scalar = {"$nd": 0, "dtype": "int64", "shape": [], "scalar": True}
+    buffers = [struct.pack("<q", hash((0, 1)))]
+    for tree in ({"$set": [{"$tuple": [0, 1]}, scalar]}, {"$dict": [[{"$tuple": [0, 1]}, 0], [scalar, 1]]}):
+        assert "incomparable" in str(decoded(tree, buffers)[1])
+
+
+def test_repeated_labels_are_not_colliding_ones():
+    """A label repeated 100 times was refused as a hash flood: equal keys cost nothing more; distinct do."""
+    value, error = decoded({"$frame": [list(range(100))], "names": ["x"], "index": ["cat"] * 100})
+    assert error is None and value.loc["cat"].shape == (100, 1)
+    colliding = [{"$bigint": str(k * (2**61 - 1))} for k in range(1, 66)]
+    assert len(decoded({"$set": colliding[:1] * 10_000 + colliding[1:64]})[0]) == 64
+    assert "share one hash" in str(decoded({"$set": colliding * 100})[1])
+
+
 def test_unhashable_labels_do_not_escape_the_collision_guard():
     """More than 64 frame names, tuples that hold a list: _keys's fallback hashed them again (TypeError)."""
     names = [{"$tuple": [k, [1]]} for k in range(65)]
