@@ -4,6 +4,13 @@ Every check converts the student's value to a real numeric array first, so a
 list, a numpy array of any float dtype or a torch tensor is accepted, while an
 object that only pretends to be equal (an `__eq__` that always returns True)
 fails the conversion instead of passing the comparison.
+
+Hidden tests pass `reveal=False` to `assert_close` and `assert_sequence_equal`: the
+message then keeps what teaches (shape, NaN, types, the number of items, how many
+entries differ, the hint) and leaves out the expected values, the values that came
+back and the failing positions, so that feedback never hands a student the hidden
+inputs and answers to hard-code (solutions/AUTHORING.md, "What a hidden test's
+message may say"). `as_array` and `assert_scalar` never show values.
 """
 import numbers
 from typing import NamedTuple
@@ -32,13 +39,21 @@ def as_array(value, name: str = "result", shape: tuple | None = None) -> np.ndar
     return array
 
 
-def assert_close(actual, expected, name: str = "result", rtol: float = 1e-5, atol: float = 1e-6, hint: str = ""):
-    """Assert `actual` matches `expected` (same shape, no NaN, within tolerances)."""
+def assert_close(actual, expected, name: str = "result", rtol: float = 1e-5, atol: float = 1e-6, hint: str = "",
+                 reveal: bool = True):
+    """Assert `actual` matches `expected` (same shape, no NaN, within tolerances).
+
+    `reveal=False` (hidden tests): a mismatch is reported without values or positions, only how many entries differ.
+    """
     expected = np.asarray(expected, dtype=np.float64)
     actual = as_array(actual, name, shape=expected.shape)
     if np.isnan(actual).any() and not np.isnan(expected).any():
         raise AssertionError(f"{name}: contains NaN{_hint(hint or 'a division by zero?')}")
     if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):
+        if not reveal:
+            wrong = int(np.size(actual) - np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True).sum())
+            where = f" in {wrong} of {actual.size} entries" if actual.size > 1 else ""
+            raise AssertionError(f"{name}: values differ from the expected ones{where}{_hint(hint)}")
         diff = np.abs(actual - expected)
         where = np.unravel_index(np.nanargmax(diff), diff.shape) if diff.ndim else ()
         raise AssertionError(
@@ -57,20 +72,52 @@ def assert_scalar(value, name: str = "result") -> float:
     return float(array.reshape(()))
 
 
-def assert_sequence_equal(actual, expected, name: str = "result", hint: str = ""):
-    """Assert two sequences of plain values (strings, ints) are equal element by element."""
+def assert_sequence_equal(actual, expected, name: str = "result", hint: str = "", reveal: bool = True):
+    """Assert two sequences of plain values (strings, ints) are equal element by element.
+
+    `reveal=False` (hidden tests): no items and no positions in the message, only counts (and whether the right
+    items came back in another order).
+    """
     if isinstance(actual, (str, bytes)) or not hasattr(actual, "__len__"):
         raise AssertionError(f"{name}: expected a list, got {type(actual).__name__}")
     actual, expected = list(actual), list(expected)
     if len(actual) != len(expected):
-        raise AssertionError(f"{name}: expected {len(expected)} items, got {len(actual)}: {actual!r}{_hint(hint)}")
+        shown = f": {actual!r}" if reveal else ""
+        raise AssertionError(f"{name}: expected {len(expected)} items, got {len(actual)}{shown}{_hint(hint)}")
     for i, (a, e) in enumerate(zip(actual, expected)):
         if not (isinstance(a, type(e)) or isinstance(a, numbers.Integral) and isinstance(e, numbers.Integral)):
-            raise AssertionError(f"{name}[{i}]: expected a {type(e).__name__}, got {type(a).__name__}")
+            where = f"[{i}]" if reveal else ""
+            raise AssertionError(f"{name}{where}: expected a {type(e).__name__}, got {type(a).__name__}")
         # Compare with the expected type's own __eq__, so a subclass cannot override it.
         same = int(a) == int(e) if isinstance(e, numbers.Integral) else type(e).__eq__(e, a) is True
         if not same:
-            raise AssertionError(f"{name}[{i}]: expected {e!r}, got {a!r}{_hint(hint)}")
+            if reveal:
+                raise AssertionError(f"{name}[{i}]: expected {e!r}, got {a!r}{_hint(hint)}")
+            try:
+                how = _how_items_differ(actual, expected)
+            except Exception:  # noqa: BLE001 - an item that cannot be compared further: say less, never fail otherwise
+                how = "the items differ from the expected ones"
+            raise AssertionError(f"{name}: {how}{_hint(hint)}")
+
+
+def _how_items_differ(actual: list, expected: list) -> str:
+    """What is wrong with a list of the right length, without naming an item or a position."""
+    def same(a, e):
+        return int(a) == int(e) if isinstance(e, numbers.Integral) else type(e).__eq__(e, a) is True
+
+    wrong = sum(not (isinstance(a, type(e)) or isinstance(a, numbers.Integral) and isinstance(e, numbers.Integral))
+                or not same(a, e) for a, e in zip(actual, expected))
+    unmatched = list(expected)
+    for a in actual:  # the right items in another order? (by the expected items' own __eq__, as above)
+        j = next((j for j, e in enumerate(unmatched)
+                  if (isinstance(a, type(e)) or isinstance(a, numbers.Integral) and isinstance(e, numbers.Integral))
+                  and same(a, e)), None)
+        if j is None:
+            break
+        unmatched.pop(j)
+    if not unmatched:
+        return f"the right items in the wrong order ({wrong} of {len(expected)} in the wrong place)"
+    return f"{wrong} of {len(expected)} items differ from the expected ones"
 
 
 def _hint(hint: str) -> str:

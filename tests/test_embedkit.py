@@ -219,6 +219,43 @@ def test_checks_messages_teach():
         checks.assert_close([1.0, 2.5], [1.0, 2.0])
 
 
+def test_checks_reveal_false_keeps_facts_and_drops_values():
+    """Hidden tests' messages: shape, NaN, types, counts and the hint, never the expected or returned values or where."""
+    def message(check, *args, **kwargs):
+        with pytest.raises(AssertionError) as info:
+            check(*args, **kwargs)
+        return str(info.value)
+
+    hidden = message(checks.assert_close, [1.0, 2.5, 7.25], [1.0, 2.0, 7.0], "f(hidden)", hint="sum, not mean", reveal=False)
+    assert hidden == "f(hidden): values differ from the expected ones in 2 of 3 entries. Hint: sum, not mean"
+    assert "0.123457" not in message(checks.assert_close, 0.5, 0.1234567, "score", reveal=False)
+    assert message(checks.assert_close, np.zeros((3, 2)), np.zeros((2, 2)), "M", reveal=False) == \
+        "M: expected shape (2, 2), got (3, 2)"
+    assert "NaN" in message(checks.assert_close, [np.nan], [0.5], "v", reveal=False)
+    shown = message(checks.assert_close, [1.0, 2.5], [1.0, 2.0], "visible")
+    assert "expected 2, got 2.5" in shown and "index (1,)" in shown  # the default (visible tests) is unchanged
+
+    words = ["prince", "queen", "ii"]
+    for got, text in [(["queen", "prince", "ii"], "the right items in the wrong order (2 of 3 in the wrong place)"),
+                      (["prince", "king", "ii"], "1 of 3 items differ from the expected ones"),
+                      (["prince"], "expected 3 items, got 1"),
+                      ([1, 2, 3], "expected a str, got int")]:
+        hidden = message(checks.assert_sequence_equal, got, words, "nearest", reveal=False)
+        assert hidden == f"nearest: {text}", hidden
+        assert not any(w in hidden for w in words + ["king", "[0]", "[1]"])
+    assert "expected 'queen', got 'prince'" in message(checks.assert_sequence_equal, ["prince"], ["queen"])
+    # The same verdicts either way: reveal changes the message only.
+    for got in (["queen", "prince", "ii"], ["prince", "queen", "ii"], words[:2], [3, 4, 5]):
+        outcomes = []
+        for reveal in (True, False):
+            try:
+                checks.assert_sequence_equal(got, words, reveal=reveal)
+                outcomes.append(True)
+            except AssertionError:
+                outcomes.append(False)
+        assert outcomes[0] == outcomes[1]
+
+
 def test_claim_prints_its_verdict(capsys):
     assert ek.claim("a beats b", 0.7 > 0.6, "0.70 vs 0.60") is True
     assert ek.claim("b beats a", 0.6 > 0.7) is False
