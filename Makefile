@@ -63,7 +63,7 @@ grade: $(STAMP)
 	$(OFFLINE) $(BIN)/autograder grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(FORCE),--force)
 
 test: $(STAMP) browser lint
-	$(OFFLINE) $(BIN)/python -m pytest
+	$(OFFLINE) $(BIN)/python -m pytest --durations=15
 
 # The fast tier (about a minute): everything but the tests marked slow (real notebooks, servers, browsers).
 test-fast: $(STAMP) lint
