@@ -86,7 +86,7 @@ class Agent:
         if op == "call":
             # Only the copies the examiner sent: its set-up objects and handles are this kernel's own (digesting
             # GloVe on every call cost seconds per submission).
-            own = {id(v) for v in self.setup.values()} | set(self.handles)
+            own = self.setup_ids.keys() | self.handles.keys()  # the index the agent already keeps
             before = _fingerprints(args, kwargs, own)
             result = target(*args, **kwargs)
             return _Reply({"value": result, "changed": _changed(before, args, kwargs)})
