@@ -2,15 +2,14 @@
 
 It is forked from the same set-up state as the student's kernel (the notebook's
 leading locked cells, run once per worker). For each test cell the worker tells it
-which names the test takes from the student (those the notebook last binds in a
-non-test cell after the set-up); it fetches them from the student's kernel through
+which names the test takes from the student (autograder.dataflow.student_names:
+those the notebook last binds in a non-test cell after the set-up); it fetches them from the student's kernel through
 the agent (autograder.agent) as plain data or as handles, runs the test's source in
 its own namespace, and decides pass or fail by its own exceptions. Only plain data
 ever arrives from the student's side (autograder.wire).
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import io
@@ -22,85 +21,6 @@ import types
 
 from . import wire
 from .agent import new_generator, setup_index, shared_reference
-
-
-# -- which names a test takes from the student ---------------------------------------------------------------
-
-def python_source(source: str) -> str:
-    """A cell's source as plain Python (IPython magics and shell escapes transformed)."""
-    from IPython.core.inputtransformer2 import TransformerManager
-    try:
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - unparsable: treated as binding nothing
-        return source
-
-
-def bound_names(source: str) -> set[str]:
-    """Names a cell binds at module level (assignments, defs, classes, imports, loop and with targets, globals)."""
-    try:
-        tree = ast.parse(python_source(source))
-    except SyntaxError:
-        return set()
-    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    names: set[str] = set()
-
-    def module_level(node):
-        """`node` and everything under it, except what is inside a function or class (its own scope)."""
-        yield node
-        if isinstance(node, scopes + (ast.Lambda,)):
-            return
-        for child in ast.iter_child_nodes(node):
-            yield from module_level(child)
-
-    def targets(*nodes):
-        names.update(n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name))
-
-    for node in module_level(tree):
-        if isinstance(node, scopes):
-            names.add(node.name)
-            names.update(g for sub in ast.walk(node) if isinstance(sub, ast.Global) for g in sub.names)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, (ast.Assign, ast.Delete)):
-            targets(*node.targets)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
-            targets(node.target)
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            targets(node.optional_vars)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
-
-
-def used_names(source: str) -> set[str]:
-    try:
-        tree = ast.parse(python_source(source))
-    except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
-def student_names(cells: list[dict], setup_count: int) -> dict[int, list[str]]:
-    """For each test cell (by position in `cells`): the names it must take from the student's kernel.
-
-    `cells`: code cells in notebook order, each {"kind", "source"}; the first `setup_count` are the set-up.
-    A name comes from the student when the last cell before the test that binds it is a non-test cell
-    after the set-up; set-up and test bindings stay the examiner's own. A name no earlier cell binds (a test's
-    own variables: `expected`, `*_reference`) is never requested: the request would tell the student's
-    kernel what the hidden test computes.
-    """
-    last: dict[str, str] = {}     # name -> "examiner" | "student"
-    out: dict[int, list[str]] = {}
-    for i, cell in enumerate(cells):
-        if cell["kind"] == "test":
-            wanted = used_names(cell["source"])
-            out[i] = sorted(n for n in wanted if last.get(n) == "student")
-            owner = "examiner"
-        else:
-            owner = "examiner" if i < setup_count else "student"
-        for name in bound_names(cell["source"]):
-            last[name] = owner
-    return out
 
 
 # -- proxies for the student's objects ------------------------------------------------------------------------

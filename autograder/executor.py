@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from jupyter_client import BlockingKernelClient
 from . import sanitize, wire
-from .examiner import student_names
+from .dataflow import student_names
 from .sandbox import KernelLauncher, cleanup, new_spec
 from .settings import Grading
 
@@ -45,7 +45,7 @@ class CellRun:
     index: int                 # position in the reconstructed notebook
     kind: str                  # setup, locked, test, answer, student
     grade_id: str | None
-    status: str                # ok, error, timeout, died, not-run
+    status: str                # ok, error, timeout, died, not-run, skipped (mutation testing: cannot differ)
     ename: str = ""
     evalue: str = ""
     seconds: float = 0.0
@@ -365,8 +365,11 @@ def _complete(buffer: bytes):
     return tree
 
 
-def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env: dict | None = None) -> NotebookRun:
+def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env: dict | None = None,
+                 only: set[int] | None = None) -> NotebookRun:
     """Execute the code cells of `plan` (dicts with index, kind, grade_id, source, cell_type, setup) in order.
+
+    `only` (mutation testing): the indices of the cells to run after the set-up; the others are "skipped".
 
     A failure of the grader's own side (the set-up, a kernel that does not start, the examiner) sets
     `failure` and `failed_in` (the cell it happened in): the worker decides, with the canary, whose it was.
@@ -384,7 +387,7 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
     try:
         session.start()
         result.startup_s = time.monotonic() - start
-        _run_cells(session, code, setup, result, start + limits.notebook_timeout)
+        _run_cells(session, code, setup, result, start + limits.notebook_timeout, only)
     except KernelDied as death:
         result.failure = f"the kernel failed to start: {death}"
         log = os.path.join(session.spec["scratch"], "kernel.log")
@@ -401,7 +404,8 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
     return result
 
 
-def _run_cells(session: Session, code: list[dict], setup: dict, result: NotebookRun, nb_deadline: float) -> None:
+def _run_cells(session: Session, code: list[dict], setup: dict, result: NotebookRun, nb_deadline: float,
+               only: set[int] | None = None) -> None:
     """Every code cell in order into `result.cells`, until the kernel dies or the run stops on purpose."""
     limits, launcher = session.limits, session.launcher
     n_setup = sum(1 for cell in code if cell.get("setup"))
@@ -416,6 +420,9 @@ def _run_cells(session: Session, code: list[dict], setup: dict, result: Notebook
             run.outputs = setup_outputs.pop(0) if setup_outputs else []
             continue
         if result.died_in is not None or result.stopped:
+            continue
+        if only is not None and cell["index"] not in only:
+            run.status = "skipped"
             continue
         t0 = time.monotonic()
         timeout = max(1.0, min(limits.cell_timeout, nb_deadline - t0))

@@ -92,6 +92,9 @@ class Outcome:
     failed: dict = field(default_factory=dict)   # grade_id -> first line of its message
     visible: bool | None = None                  # a visible test (the part students see) fails too (quick mode)
     error: str = ""
+    pruned: bool = False                         # ran only what its change can reach (autograder.dataflow)
+    skipped: int = 0                             # tests it did not run, scored as the solution's own run
+    seconds: float = 0.0                         # its notebooks' run in the grader (wall)
 
     @property
     def lost(self) -> float:
@@ -223,61 +226,129 @@ def selected(entries: list[Entry], only: list[str] | None) -> list[Entry]:
     return [e for e in entries if not only or any(s in e.cell or s in e.name for s in only)]
 
 
-def graded(course: Course, assignments: list[str], jobs: int = 2, log=print,
-           only: list[str] | None = None) -> dict[str, list[Outcome]]:
+def stratified(entries: list[Entry]) -> list[Entry]:
+    """A fixed sample with every exercise in it: per answer cell, its first mutant and its first alternative."""
+    first: dict[tuple[str, bool], Entry] = {}
+    for entry in entries:
+        first.setdefault((entry.cell, entry.correct), entry)
+    return list(first.values())
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One generated student of the batch: a catalogue entry (None: the solution itself) and how it is run."""
+    assignment: str
+    entry: Entry | None
+    pruned: bool
+
+
+def graded(course: Course, assignments: list[str], jobs: int = 2, log=print, only: list[str] | None = None,
+           prune: bool = True, compare=None) -> dict[str, list[Outcome]]:
     """Grade the catalogue entries of `assignments` (those `only` selects) as submissions with the real
-    pipeline (examiner, sandbox)."""
+    pipeline (examiner, sandbox).
+
+    `prune`: each entry runs only the cells its changed answer cell can reach (autograder.dataflow); its other
+    tests take the outcome of the solution itself, graded in full in the same batch. `compare` (a function
+    of the entries, such as `stratified`): the entries it picks are also graded in full, as outcomes with
+    `pruned` False beside their pruned ones (see `differences`)."""
     import tempfile
 
     from .executor import Limits
     from .gradebook import summaries
     from .pipeline import grade
-    from .sample_class import _answers, _fill
 
     with tempfile.TemporaryDirectory(prefix="mutants-") as scratch:
         work = Course(course.root, work=Path(scratch))
-        plan: dict[str, tuple[str, Entry]] = {}
         results: dict[str, list[Outcome]] = {a: [] for a in assignments}
-        for assignment in assignments:
-            entries = selected(catalogue(course, assignment), only)
-            for notebook in course.notebooks(assignment):
-                source_nb = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
-                release_nb = nbformat.read(course.release / assignment / f"{notebook}.ipynb", as_version=4)
-                solutions = _answers(source_nb)
-                for i, entry in enumerate(entries):
-                    if entry.cell not in solutions:
-                        continue
-                    student = f"m{len(plan):04d}"
-                    plan[student] = (assignment, entry)
-                    answers = dict(solutions)
-                    try:
-                        answers[entry.cell] = entry.answer(solutions[entry.cell])
-                    except ValueError as error:
-                        results[assignment].append(Outcome(entry, 0, 0, error=str(error)))
-                        del plan[student]
-                        continue
-                    folder = work.submitted / student / assignment
-                    folder.mkdir(parents=True, exist_ok=True)
-                    nbformat.write(_fill(release_nb, answers), folder / f"{notebook}.ipynb")
-        log(f"grading {len(plan)} catalogue entries of {', '.join(assignments)} with {jobs} workers ...")
+        batch = _submissions(course, work, assignments, only, prune, compare, results)
+        log(f"grading {len(batch)} submissions ({sum(s.entry is not None for s in batch.values())} catalogue entries) of "
+            f"{', '.join(assignments)} with {jobs} workers ...")
         # A mutant is caught by its first failed test: the cells after it cannot change that verdict.
         report = grade(work, assignments, jobs=jobs, progress=True, log=lambda *_: None, outputs=False,
-                       limits=Limits(stop_at_first_failure=True))
-        for student, assignment, error in report["errors"]:
-            if student in plan:
-                results[plan[student][0]].append(Outcome(plan[student][1], 0, 0, error=error))
-        for summary in summaries(work):
-            if summary["student"] not in plan:
-                continue
-            assignment, entry = plan[summary["student"]]
-            tests = [t for nb in summary["notebooks"].values() for t in nb["tests"]]
-            results[assignment].append(Outcome(entry, summary["score"], summary["max_score"],
-                                               failed={t["grade_id"]: t["message"] for t in tests if not t["passed"]}))
+                       limits=Limits(stop_at_first_failure=True),
+                       changed_cells={student: s.entry.cell for student, s in batch.items() if s.pruned})
+        errors = {student: error for student, _, error in report["errors"]}
+        graded_ = {summary["student"]: summary for summary in summaries(work) if summary["student"] in batch}
+    solution = {s.assignment: graded_.get(student) for student, s in batch.items() if s.entry is None}
+    for student, submission in batch.items():
+        if submission.entry is not None:
+            results[submission.assignment].append(
+                _outcome(submission, graded_.get(student), solution.get(submission.assignment), errors.get(student)))
     return results
+
+
+def _submissions(course: Course, work: Course, assignments: list[str], only, prune: bool, compare,
+                 results: dict[str, list[Outcome]]) -> dict[str, Submission]:
+    """Write the batch under `work`: the solution, then every entry (pruned or not), then the sample in full."""
+    from .sample_class import _answers, _fill
+
+    batch: dict[str, Submission] = {}
+    for assignment in assignments:
+        entries = selected(catalogue(course, assignment), only)
+        runs = [Submission(assignment, None, False)] + [Submission(assignment, e, prune) for e in entries]
+        runs += [Submission(assignment, e, False) for e in compare(entries)] if compare and prune else []
+        for notebook in course.notebooks(assignment):
+            source_nb = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
+            release_nb = nbformat.read(course.release / assignment / f"{notebook}.ipynb", as_version=4)
+            solutions = _answers(source_nb)
+            for run in runs:
+                if run.entry is not None and run.entry.cell not in solutions:
+                    continue
+                answers = dict(solutions)
+                try:
+                    if run.entry is not None:
+                        answers[run.entry.cell] = run.entry.answer(solutions[run.entry.cell])
+                except ValueError as error:
+                    results[assignment].append(Outcome(run.entry, 0, 0, error=str(error), pruned=run.pruned))
+                    continue
+                student = f"m{len(batch):04d}"
+                batch[student] = run
+                folder = work.submitted / student / assignment
+                folder.mkdir(parents=True, exist_ok=True)
+                nbformat.write(_fill(release_nb, answers), folder / f"{notebook}.ipynb")
+    return batch
+
+
+def _outcome(submission: Submission, summary: dict | None, solution: dict | None, error: str | None) -> Outcome:
+    """An entry's outcome; a test its pruned run skipped gets the solution's own outcome."""
+    entry = submission.entry
+    if error or summary is None:
+        return Outcome(entry, 0, 0, error=error or "not graded", pruned=submission.pruned)
+    tests = [t for nb in summary["notebooks"].values() for t in nb["tests"]]
+    skipped = [t for t in tests if t["status"] == "skipped"]
+    if skipped and solution is None:
+        return Outcome(entry, 0, 0, error="the solution itself was not graded: pruned tests have no outcome",
+                       pruned=submission.pruned)
+    reference = {t["grade_id"]: t for nb in (solution or {"notebooks": {}})["notebooks"].values() for t in nb["tests"]}
+    tests = [reference.get(t["grade_id"], t) if t["status"] == "skipped" else t for t in tests]
+    return Outcome(entry, sum(t["score"] for t in tests), sum(t["points"] for t in tests),
+                   failed={t["grade_id"]: t["message"] for t in tests if not t["passed"]},
+                   pruned=submission.pruned, skipped=len(skipped),
+                   seconds=sum(nb["wall_s"] for nb in summary["notebooks"].values()))
+
+
+def primary(outcomes: list[Outcome]) -> list[Outcome]:
+    """One outcome per entry: the pruned one where the entry was also graded in full for comparison."""
+    pruned = {o.entry for o in outcomes if o.pruned}
+    return [o for o in outcomes if o.pruned or o.entry not in pruned]
+
+
+def differences(outcomes: list[Outcome]) -> list[str]:
+    """The entries graded both ways whose pruned verdict (caught or full marks, points) differs from the full one."""
+    full = {o.entry: o for o in outcomes if not o.pruned}
+    out = []
+    for o in outcomes:
+        other = full.get(o.entry)
+        if o.pruned and other is not None and (o.ok, o.score, o.max_score, bool(o.error)) != \
+                (other.ok, other.score, other.max_score, bool(other.error)):
+            out.append(f"{o.entry.cell}/{o.entry.name}: pruned {o.score:g}/{o.max_score:g} {sorted(o.failed)}, "
+                       f"full {other.score:g}/{other.max_score:g} {sorted(other.failed)}")
+    return out
 
 
 def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
     """Print each entry and the mutation score; returns {"mutation_score", "alternatives_ok", ...}."""
+    outcomes = primary(outcomes)
     mutants = [o for o in outcomes if not o.entry.correct]
     alts = [o for o in outcomes if o.entry.correct]
     log(f"\n{assignment}: {len(mutants)} mutants, {len(alts)} alternatives")
@@ -295,6 +366,9 @@ def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
         per_cell.setdefault(o.entry.cell, []).append(o.ok)
     score = caught / len(mutants) if mutants else 1.0
     log("  per exercise: " + ", ".join(f"{c} {sum(v)}/{len(v)}" for c, v in sorted(per_cell.items())))
+    slowest = sorted(outcomes, key=lambda o: -o.seconds)[:5]
+    log(f"  grading time {sum(o.seconds for o in outcomes):.0f} s in all; slowest: " +
+        ", ".join(f"{o.entry.cell}/{o.entry.name[:30]} {o.seconds:.0f} s" for o in slowest))
     log(f"  mutation score {caught}/{len(mutants)} = {score:.1%}; alternatives at full marks "
         f"{sum(o.ok for o in alts)}/{len(alts)}; caught by the visible tests alone "
         f"{'-' if visible is None else visible}/{len(mutants)}")
@@ -310,6 +384,9 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=None, help="grading workers (default: the grader's setting)")
     p.add_argument("--grade", action="store_true",
                    help="grade every entry through the real grader (examiner, sandbox) instead of the quick runner")
+    p.add_argument("--full", action="store_true", help="with --grade: run every cell of every entry (no pruning)")
+    p.add_argument("--compare", choices=("sample", "all"),
+                   help="with --grade: also grade the stratified sample (or every entry) in full; differences fail")
     args = p.parse_args(argv)
     course = Course()
     if args.jobs is None:
@@ -318,7 +395,8 @@ def main(argv=None) -> int:
     assignments = [a for a in (args.assignments or course.assignments()) if catalogue(course, a)]
     started = time.perf_counter()
     if args.grade:
-        outcomes = graded(course, assignments, jobs=args.jobs, only=args.only)
+        compare = {"sample": stratified, "all": list}.get(args.compare)
+        outcomes = graded(course, assignments, jobs=args.jobs, only=args.only, prune=not args.full, compare=compare)
     else:
         outcomes = {}
         for assignment in assignments:
@@ -330,6 +408,13 @@ def main(argv=None) -> int:
         rows.append(out)
         if out["mutation_score"] < 0.95 or out["alternatives_ok"] < out["alternatives"]:
             status = 1
+        compared = sum(not o.pruned for o in outcomes[assignment]) if args.compare else 0
+        if compared:
+            different = differences(outcomes[assignment])
+            print(f"  pruned vs full: {compared} entries compared, {len(different)} different")
+            for line in different:
+                print(f"    DIFFERENT {line}")
+            status = status or int(bool(different))
     print(f"\n{'assignment':16s} {'mutants':>8s} {'caught':>7s} {'score':>7s} {'visible':>8s} {'alternatives ok':>16s}")
     for r in rows:
         print(f"{r['assignment']:16s} {r['mutants']:8d} {r['caught']:7d} {r['mutation_score']:7.1%} "

@@ -40,9 +40,13 @@ def _client(jobs: int, scheduler: str | None):
 
 def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, scheduler: str | None = None,
           device: str | None = None, force: bool = False, limits: Limits | None = None,
-          preload_models: bool | None = None, progress: bool = True, log=print, outputs: bool = True) -> dict:
+          preload_models: bool | None = None, progress: bool = True, log=print, outputs: bool = True,
+          changed_cells: dict[str, str] | None = None) -> dict:
     """Grade every new or changed submission; returns {"graded": n, "skipped": n, "errors": [...]}, and
-    "stopped" when the canary (the instructor's solution) failed: the grader, not the students, is broken."""
+    "stopped" when the canary (the instructor's solution) failed: the grader, not the students, is broken.
+
+    `changed_cells` (mutation testing, autograder.mutants): student -> the one answer cell in which that
+    submission differs from the solution; only what that cell can reach runs (records.Task.changed_cell)."""
     from .release import register
 
     limits, device = _limits(limits or Limits(), device, jobs, scheduler)
@@ -64,7 +68,7 @@ def grade(course: Course, assignments: list[str] | None = None, jobs: int = 2, s
             sweep_stale()
         for assignment in assignments:
             register(course, [assignment])
-        tasks = _tasks(course, assignments, writer.ledger(), options, force, report)
+        tasks = _tasks(course, assignments, writer.ledger(), options, force, report, changed_cells or {})
         if tasks:
             _run(tasks, writer, course, jobs, scheduler, progress, log, report)
         if report["skipped"]:
@@ -88,7 +92,8 @@ def _limits(limits: Limits, device: str | None, jobs: int, scheduler: str | None
     return limits, device
 
 
-def _tasks(course: Course, assignments: list[str], ledger: dict, options: dict, force: bool, report: dict) -> list:
+def _tasks(course: Course, assignments: list[str], ledger: dict, options: dict, force: bool, report: dict,
+           changed_cells: dict[str, str]) -> list:
     """A task per submission not yet graded in its current version (all of them with `force`)."""
     tasks = []
     for assignment in assignments:
@@ -98,7 +103,7 @@ def _tasks(course: Course, assignments: list[str], ledger: dict, options: dict, 
             if done and done["fingerprint"] == fp and not force:
                 report["skipped"] += 1
                 continue
-            tasks.append(make_task(course, student, assignment, fp, **options))
+            tasks.append(make_task(course, student, assignment, fp, changed_cell=changed_cells.get(student), **options))
     return tasks
 
 

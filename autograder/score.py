@@ -95,8 +95,11 @@ def _flags(entry, by_index: dict, canary_passed: bool) -> list[str]:
 
 
 def _test(plan: dict, cell, status: str, run, secret: list[str]) -> dict:
-    """One test cell's score: its points when the examiner ran it without an exception, else 0 and why."""
-    passed = status == "ok"  # the examiner's own verdict; the student's process says nothing
+    """One test cell's score: its points when the examiner ran it without an exception, else 0 and why.
+
+    A "skipped" test (mutation testing: the submission's one changed cell cannot reach it) scores its points
+    here; autograder.mutants gives it the outcome of the solution's own run in the same batch."""
+    passed = status in ("ok", "skipped")  # the examiner's own verdict; the student's process says nothing
     message = "" if passed else redact(f"{cell.ename}: {cell.evalue}".strip(": "), secret) if cell else ""
     if status == "not-run":
         why = run.stopped or (f"grading failed ({wire.clip(run.failure, 300)})" if run.failure

@@ -17,6 +17,7 @@ import traceback
 import nbformat
 
 from . import canary, sanitize, wire
+from .dataflow import reach
 from .executor import Limits, NotebookRun, run_notebook
 from .reconstruct import reconstruct
 from .records import NotebookFiles, NotebookResult, Result, Task
@@ -69,16 +70,26 @@ def _graded(files: NotebookFiles, task: Task, limits: Limits) -> NotebookResult:
     submission, unreadable = _submission(files, release)
     rec = reconstruct(source, release, submission)
     launch = launcher([c["source"] for c in rec.plan if c.get("setup")], task.preload_models, task.env)
-    run = run_notebook(rec.plan, launch, limits, env=task.env)
+    run = run_notebook(rec.plan, launch, limits, env=task.env, only=_reached(rec.plan, task.changed_cell))
     count = 0
     for cell in run.cells:  # outputs into the reconstructed notebook, for the instructor
         nb_cell = rec.notebook.cells[cell.index]
         nb_cell.outputs = [nbformat.from_dict(dict(o)) for o in cell.outputs]
         cell.outputs = []
-        if cell.status != "not-run":
+        if cell.status not in ("not-run", "skipped"):
             count += 1
             nb_cell.execution_count = count
     return _result(files, rec, run, unreadable)
+
+
+def _reached(plan: list[dict], changed_cell: str | None) -> set[int] | None:
+    """Mutation testing: the indices of the cells that cell `changed_cell` can reach (None: run every cell)."""
+    code = [c for c in plan if c["cell_type"] == "code"]
+    position = next((i for i, c in enumerate(code) if c.get("grade_id") == changed_cell), None)
+    if changed_cell is None or position is None:
+        return None
+    reached = reach(code, sum(1 for c in code if c.get("setup")), position)
+    return None if reached is None else {code[i]["index"] for i in reached}
 
 
 def _submission(files: NotebookFiles, release):
@@ -139,7 +150,7 @@ def _unrecorded(task: Task, out: Result, infrastructure: str) -> Result:
 
 def _before_student_code(run: NotebookRun) -> bool:
     """The run failed before any cell after the set-up ran: the student cannot have caused it."""
-    return bool(run.failure) and run.failed_in is None and not any(c.kind != "setup" and c.status != "not-run"
+    return bool(run.failure) and run.failed_in is None and not any(c.kind != "setup" and c.status not in ("not-run", "skipped")
                                                                    for c in run.cells)
 
 

@@ -13,7 +13,8 @@ import torch
 
 from autograder import wire
 from autograder.agent import Agent
-from autograder.examiner import Examiner, Handle, Remote, StudentError, student_names
+from autograder.dataflow import student_names
+from autograder.examiner import Examiner, Handle, Remote, StudentError
 
 
 def roundtrip(value):

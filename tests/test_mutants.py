@@ -2,13 +2,16 @@
 
 Each entry of solutions/<assignment>/mutants.py replaces one answer cell of the perfect submission.
 The hidden and visible tests must take points from at least 95% of the wrong answers (mutants) and
-leave every correct alternative at full marks. All entries run (no sampling), in one batch of about 550
-submissions with the set-up forked per submission; a mutant's run stops at its first failed test.
+leave every correct alternative at full marks. Every entry runs (no sampling), in one batch with the
+set-up forked per submission. An entry runs only the cells its changed answer cell can reach
+(autograder.dataflow); its other tests take the outcome of the solution's own full run in the same batch,
+and a mutant's run stops at its first failed test. A fixed stratified sample (per exercise, its first
+mutant and first alternative) is also graded in full, and must get the same verdicts and points.
 """
 import pytest
 
 from autograder.course import Course
-from autograder.mutants import catalogue, graded, report
+from autograder.mutants import catalogue, differences, graded, report, stratified
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +21,8 @@ ASSIGNMENTS = [a for a in COURSE.assignments() if catalogue(COURSE, a)]
 
 @pytest.fixture(scope="module")
 def outcomes():
-    return graded(COURSE, ASSIGNMENTS, jobs=2, log=lambda *_: None)
+    """About 700 pruned entries, the four solutions and about 70 sample entries in full: one batch, ~15 minutes."""
+    return graded(COURSE, ASSIGNMENTS, jobs=2, log=lambda *_: None, compare=stratified)
 
 
 def test_every_assignment_has_a_catalogue():
@@ -34,8 +38,17 @@ def test_every_assignment_has_a_catalogue():
 def test_tests_catch_mutants_and_pass_alternatives(outcomes, assignment):
     lines = []
     summary = report(outcomes[assignment], assignment, log=lines.append)
-    missed = [o for o in outcomes[assignment] if not o.ok]
+    missed = [o for o in outcomes[assignment] if not o.ok and o.pruned]
     detail = "\n".join(f"{'alternative' if o.entry.correct else 'mutant'} {o.entry.cell}/{o.entry.name}: "
                        f"-{o.lost:g} {o.error[-300:] if o.error else ''}" for o in missed)
     assert summary["mutation_score"] >= 0.95, f"{assignment}: mutation score {summary['mutation_score']:.1%}\n{detail}"
     assert summary["alternatives_ok"] == summary["alternatives"], f"{assignment}: alternatives lost points\n{detail}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_pruning_changes_no_verdict(outcomes, assignment):
+    sample = stratified(catalogue(COURSE, assignment))
+    full = [o for o in outcomes[assignment] if not o.pruned]
+    assert len(full) == len(sample) and {o.entry.cell for o in full} == {e.cell for e in sample}
+    assert not any(o.error for o in full), [o.error[-300:] for o in full if o.error]
+    assert differences(outcomes[assignment]) == []

@@ -12,7 +12,8 @@ import pytest
 
 from autograder import wire
 from autograder.agent import Agent
-from autograder.examiner import Examiner, Remote, StudentError, student_names
+from autograder.dataflow import student_names
+from autograder.examiner import Examiner, Remote, StudentError
 
 SETUP = {"np": np}
 

@@ -1,0 +1,124 @@
+"""The static name analysis behind pruned mutation runs: what a changed answer cell can reach, conservatively."""
+import pytest
+
+from autograder.dataflow import effects, reach, student_names
+
+SETUP = ("import numpy as np\n"
+         "data = np.arange(6.0)\n"
+         "def helper(x):\n    return x + 1\n")
+
+
+def notebook(*cells):
+    """Code cells as the worker's plan has them: the set-up first, then (kind, source) pairs."""
+    out = [{"kind": "locked", "source": SETUP, "reference": SETUP}]
+    out += [{"kind": kind, "source": source, "reference": source} for kind, source in cells]
+    return out
+
+
+def changed(cells, position, source):
+    cells = [dict(c) for c in cells]
+    cells[position]["source"] = source
+    return cells
+
+
+TWO_EXERCISES = notebook(
+    ("answer", "def scale(x):\n    return 2 * x\n"),                       # 1
+    ("student", "scaled = scale(data)\nprint(scaled)\n"),                  # 2
+    ("test", "assert scale(1) == 2\n"),                                    # 3
+    ("answer", "def shift(x):\n    return x + 1\n"),                       # 4
+    ("student", "fig = shift(data)\nfig\n"),                               # 5
+    ("test", "assert shift(1) == 2\n"),                                    # 6
+)
+
+
+def test_a_change_reaches_its_readers_and_nothing_else():
+    assert reach(TWO_EXERCISES, 1, 4) == {4, 5, 6}
+    assert reach(TWO_EXERCISES, 1, 1) == {1, 2, 3}
+
+
+def test_cells_that_a_reached_cell_reads_run_too():
+    cells = notebook(
+        ("answer", "def f(x):\n    return x\n"),                # 1
+        ("student", "table = f(data) * 3\n"),                    # 2: binds what the test below reads
+        ("answer", "def g(x):\n    return x\n"),                # 3
+        ("test", "assert g(table).sum() > 0\n"),                 # 4: reads table, which cell 2 binds
+    )
+    assert reach(cells, 1, 3) == {1, 2, 3, 4}
+
+
+def test_an_object_changed_in_place_brings_the_cell_that_changed_it():
+    cells = notebook(
+        ("student", "rows = [1, 2]\n"),                          # 1
+        ("student", "rows.append(3)\n"),                         # 2: binds nothing, changes rows
+        ("answer", "def total(x):\n    return sum(x)\n"),       # 3
+        ("test", "assert total(rows) == 6\n"),                   # 4
+    )
+    assert reach(cells, 1, 3) == {1, 2, 3, 4}
+
+
+def test_a_rebinding_ends_the_dependency():
+    cells = notebook(
+        ("answer", "def f():\n    return 1\n"),                 # 1
+        ("student", "value = f()\n"),                            # 2
+        ("student", "value = 5\n"),                              # 3: rebinds value, reads nothing changed
+        ("test", "assert value == 5\n"),                         # 4
+    )
+    assert reach(cells, 1, 1) == {1, 2}
+
+
+def test_a_test_that_calls_through_a_handle_may_change_the_kernel_object():
+    cells = notebook(
+        ("answer", "class Store:\n    def __init__(self):\n        self.items = []\n"
+                   "    def add(self, x):\n        self.items.append(x)\n"),          # 1
+        ("student", "store = Store()\n"),                                              # 2
+        ("test", "store.add(1)\nassert len(store.items) == 1\n"),                      # 3
+        ("answer", "def count(s):\n    return len(s.items)\n"),                       # 4
+        ("student", "n = count(store)\n"),                                             # 5
+    )
+    assert reach(cells, 1, 4) == {1, 2, 3, 4, 5}
+
+
+def test_the_examiners_own_bindings_link_tests():
+    cells = notebook(
+        ("answer", "def f(x):\n    return x\n"),                                   # 1
+        ("test", "expected_h = f(2)\n"),                                            # 2: binds an examiner name
+        ("answer", "def g(x):\n    return x\n"),                                   # 3
+        ("test", "assert g(expected_h) == 2\n"),                                    # 4: reads it
+    )
+    assert reach(cells, 1, 3) == {1, 2, 3, 4}  # test 4 needs test 2's expected_h, and test 2 needs f
+
+
+def test_a_mutant_that_changes_a_set_up_object_reaches_its_readers():
+    cells = notebook(
+        ("answer", "def normalise():\n    return data / 2\n"),   # 1
+        ("student", "print(data.sum())\n"),                        # 2: reads the set-up's data
+        ("test", "assert data.sum() == 15\n"),                     # 3: the examiner's own copy
+    )
+    assert reach(changed(cells, 1, "def normalise():\n    data /= 2\n    return data\n"), 1, 1) == {1, 2}
+
+
+@pytest.mark.parametrize("source", [
+    "globals()['x'] = 1\n", "exec('x = 1')\n", "%time y = 1\n", "f.__globals__['x'] = 1\n",
+    "import sys\nm = sys.modules['__main__']\n", "print(_)\n", "import inspect\n",
+])
+def test_dynamic_names_make_it_give_up(source):
+    cells = notebook(("answer", "def f():\n    return 1\n"), ("student", source), ("test", "assert f() == 1\n"))
+    assert reach(cells, 1, 1) is None
+    assert reach(changed(cells, 1, source), 1, 1) is None
+
+
+def test_statement_order_and_scopes():
+    e = effects("for k, what in cases:\n    got = f(k)\n    assert got, what\n"
+                "with calling('x'):\n    out = g(1)\nassert out\n"
+                "def h(x):\n    y = x + w\n    return [z for z in y]\n"
+                "total = total + 1\n")
+    assert e.reads >= {"cases", "f", "calling", "g", "w", "total"}
+    assert not e.reads & {"k", "what", "got", "out", "x", "y", "z"}
+    assert e.kills >= {"out", "h", "total"} and "k" not in e.kills  # a loop may not run: its target is no sure rebinding
+    assert not effects('if "google.colab" in sys.modules:\n    pass\n').dynamic
+
+
+def test_student_names_are_the_kernels_last_bindings():
+    cells = [{"kind": "locked", "source": "x = 1"}, {"kind": "answer", "source": "def f(): pass"},
+             {"kind": "test", "source": "expected = 2\nassert f() is None and x == 1"}]
+    assert student_names(cells, setup_count=1) == {2: ["f"]}
