@@ -14,6 +14,7 @@ cell runs.
 from __future__ import annotations
 
 import ast
+import functools
 import symtable
 from dataclasses import dataclass, field
 
@@ -128,8 +129,9 @@ _DEFINITE = (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.Function
              ast.ClassDef)
 
 
+@functools.lru_cache(maxsize=4096)  # a batch's submissions share most of their cells: analyse each source once
 def effects(source: str) -> Effects:
-    """The names one cell reads and binds, statement by statement (see Effects)."""
+    """The names one cell reads and binds, statement by statement (see Effects). Shared: never change it."""
     tree = _parse(source)
     if tree is None:
         return Effects(dynamic=True)
@@ -310,8 +312,7 @@ class _Flow:
         todo = sorted(cells)
         while todo:
             i = todo.pop()
-            for j in self._writers(i, self.kernel_reads(i), examiner=False) | \
-                    self._writers(i, self.examiner_reads(i), examiner=True):
+            for j in self.needs(i):
                 if j not in need:
                     need.add(j)
                     todo.append(j)
@@ -323,18 +324,58 @@ class _Flow:
         for j in range(before - 1, self.setup_count - 1, -1):
             if not open_:
                 break
-            e = self.effects[j]
-            if self.kinds[j] == "test" and not examiner:
-                written = (self.touches[j] - self.shared) & open_  # a test changes kernel objects only through handles
-            elif self.kinds[j] == "test" or not examiner:
-                changed = self.examiner_reads(j) if examiner else self.touches[j]
-                written = (e.binds | (changed - self.shared)) & open_
-            else:
-                continue                              # the kernel's cells never change the examiner's objects
-            if written:
+            if self.writes(j, examiner) & open_:
                 found.add(j)
-                open_ -= e.kills
+                open_ -= self.effects[j].kills
         return found
+
+    def writes(self, i: int, examiner: bool) -> set[str]:
+        """The names of one side (the kernel's, or the examiner's) that cell `i` may bind or change."""
+        e = self.effects[i]
+        if self.kinds[i] == "test":  # its own names; the kernel's objects only through handles
+            return e.binds | (self.examiner_reads(i) - self.shared) if examiner else self.touches[i] - self.shared
+        return set() if examiner else e.binds | (self.touches[i] - self.shared)
+
+    def needs(self, i: int) -> set[int]:
+        """The earlier cells after the set-up that cell `i` needs: they may bind or change what it reads."""
+        return self._writers(i, self.kernel_reads(i), examiner=False) | \
+            self._writers(i, self.examiner_reads(i), examiner=True)
+
+    def schedule(self, run: set[int], changed: int) -> list[int]:
+        """`run` in an order with each test as early as what it needs allows: a cell runs after every cell it
+        needs, after every cell whose reads it would clobber, and in its notebook order against a cell writing
+        a name it writes that a later cell reads. A wrong answer that a test catches then stops
+        (Limits.stop_at_first_failure) before paying for cells only later tests need. Tests after `changed`
+        keep their order."""
+        cells = sorted(run)
+        later = {side: _suffix_unions(cells, self.examiner_reads if side else self.kernel_reads) for side in (0, 1)}
+        before: dict[int, set[int]] = {c: set() for c in cells}
+        for position, b in enumerate(cells):
+            needs = self.needs(b)
+            for a in cells[:position]:
+                if a in needs or self._clobbers(a, b, later):
+                    before[b].add(a)
+        order: list[int] = []
+        done: set[int] = set()
+
+        def emit(cell: int) -> None:
+            for earlier in sorted(before[cell] - done):
+                emit(earlier)
+            if cell not in done:
+                done.add(cell)
+                order.append(cell)
+
+        for cell in [c for c in cells if self.kinds[c] == "test" and c > changed] + cells:
+            emit(cell)  # the tests the change can affect first; an earlier test only runs for what it binds
+        return order
+
+    def _clobbers(self, a: int, b: int, later: dict) -> bool:
+        """Whether the later cell `b` writes what `a` reads, or a name `a` writes that a cell after `a` reads."""
+        for side in (0, 1):
+            reads = self.examiner_reads if side else self.kernel_reads
+            if self.writes(b, bool(side)) & (reads(a) | (self.writes(a, bool(side)) & later[side][a])):
+                return True
+        return False
 
 
 def _merged(cell: dict) -> Effects:
@@ -346,6 +387,15 @@ def _merged(cell: dict) -> Effects:
     return Effects(reads=one.reads | two.reads, binds=one.binds | two.binds, kills=one.kills & two.kills,
                    imports=one.imports | two.imports, others=one.others | two.others,
                    dynamic=one.dynamic or two.dynamic)
+
+
+def _suffix_unions(cells: list[int], reads) -> dict[int, set[str]]:
+    """cell -> the union of `reads` of the cells after it in `cells`."""
+    out, acc = {}, set()
+    for cell in reversed(cells):
+        out[cell] = set(acc)
+        acc |= reads(cell)
+    return out
 
 
 def _closure(names: set[str], held: dict[str, set[str]]) -> set[str]:
@@ -371,3 +421,11 @@ def reach(cells: list[dict], setup_count: int, changed: int) -> set[int] | None:
     if flow.dynamic() or changed < setup_count:
         return None
     return flow.backward(flow.forward(changed))
+
+
+def schedule(cells: list[dict], setup_count: int, changed: int) -> list[int] | None:
+    """`reach`'s cells in the order to run them (see _Flow.schedule); None: run every cell in order."""
+    flow = _Flow(cells, setup_count)
+    if flow.dynamic() or changed < setup_count:
+        return None
+    return flow.schedule(flow.backward(flow.forward(changed)), changed)

@@ -366,10 +366,11 @@ def _complete(buffer: bytes):
 
 
 def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env: dict | None = None,
-                 only: set[int] | None = None) -> NotebookRun:
+                 only: list[int] | None = None) -> NotebookRun:
     """Execute the code cells of `plan` (dicts with index, kind, grade_id, source, cell_type, setup) in order.
 
-    `only` (mutation testing): the indices of the cells to run after the set-up; the others are "skipped".
+    `only` (mutation testing): the indices of the cells to run after the set-up, in order; the others are
+    "skipped" (autograder.dataflow: they cannot differ from the solution's own run).
 
     A failure of the grader's own side (the set-up, a kernel that does not start, the examiner) sets
     `failure` and `failed_in` (the cell it happened in): the worker decides, with the canary, whose it was.
@@ -405,13 +406,19 @@ def run_notebook(plan: list[dict], launcher: KernelLauncher, limits: Limits, env
 
 
 def _run_cells(session: Session, code: list[dict], setup: dict, result: NotebookRun, nb_deadline: float,
-               only: set[int] | None = None) -> None:
-    """Every code cell in order into `result.cells`, until the kernel dies or the run stops on purpose."""
+               only: list[int] | None = None) -> None:
+    """Every code cell in order into `result.cells`, until the kernel dies or the run stops on purpose.
+
+    `only`: the cells after the set-up to run, in this order; the others are "skipped", or "not-run" when
+    they come after the cell where the kernel died or the run stopped (as in a run of every cell)."""
     limits, launcher = session.limits, session.launcher
     n_setup = sum(1 for cell in code if cell.get("setup"))
     names = student_names([{"kind": c["kind"], "source": c.get("reference", c["source"])} for c in code], n_setup)
     setup_outputs = list(setup.get("outputs", []))
-    for position, cell in enumerate(code):
+    position = {cell["index"]: p for p, cell in enumerate(code)}
+    order = code if only is None else [c for c in code if c.get("setup")] + [code[position[i]] for i in only]
+    ended = None   # the index of the cell where the run ended early
+    for cell in order:
         kind = "setup" if cell.get("setup") else cell["kind"]
         run = CellRun(index=cell["index"], kind=kind, grade_id=cell.get("grade_id"), status="not-run")
         result.cells.append(run)
@@ -420,14 +427,13 @@ def _run_cells(session: Session, code: list[dict], setup: dict, result: Notebook
             run.outputs = setup_outputs.pop(0) if setup_outputs else []
             continue
         if result.died_in is not None or result.stopped:
-            continue
-        if only is not None and cell["index"] not in only:
-            run.status = "skipped"
+            if cell["index"] < ended:  # a cell moved later (dataflow.schedule): a full run had run it before
+                run.status = "skipped"
             continue
         t0 = time.monotonic()
         timeout = max(1.0, min(limits.cell_timeout, nb_deadline - t0))
         try:
-            _run_cell(session, cell, run, names.get(position, []), timeout)
+            _run_cell(session, cell, run, names.get(position[cell["index"]], []), timeout)
         except CellTimeout as late:
             run.status, run.ename, run.evalue = "timeout", "Timeout", str(late)
             session._drain()
@@ -436,6 +442,12 @@ def _run_cells(session: Session, code: list[dict], setup: dict, result: Notebook
         run.seconds = time.monotonic() - t0
         if limits.stop_at_first_failure and kind == "test" and run.status != "ok":
             result.stopped = f"stopped after the first failed test ({run.grade_id})"
+        if ended is None and (result.died_in is not None or result.stopped):
+            ended = cell["index"]
+    ran = {cell["index"] for cell in order}
+    result.cells += [CellRun(index=c["index"], kind=c["kind"], grade_id=c.get("grade_id"),
+                             status="not-run" if ended is not None and c["index"] > ended else "skipped")
+                     for c in code if c["index"] not in ran]
 
 
 def _run_cell(session: Session, cell: dict, run: CellRun, names: list[str], timeout: float) -> None:

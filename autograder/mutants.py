@@ -156,6 +156,45 @@ def _message(shell, code: str) -> str:
     return "" if err is None else f"{type(err).__name__}: {err}".splitlines()[0][:300] if str(err) else type(err).__name__
 
 
+def setup_changes(course: Course, assignment: str) -> list[str]:
+    """The set-up objects that the solution's own run (its cells and tests, in one process) changes in place.
+
+    Pruned mutation runs (autograder.dataflow) assume there are none: a cell that does not run cannot have
+    changed what a set-up name holds. Returns the names whose contents differ after the run, empty when the
+    assumption holds."""
+    os.environ.setdefault("EMBEDKIT_QUIET", "1")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    changed = []
+    for notebook in course.notebooks(assignment):
+        plan = _plan(nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4))
+        n = preamble_length(plan)
+        shell = InteractiveShell.instance()
+        shell.reset()
+        _run_cells(shell, plan[:n], {})
+        objects = {name: shell.user_ns[name] for cell in plan[:n] for name in _bound(cell["source"])
+                   if name in shell.user_ns}
+        before = {name: _state(value) for name, value in objects.items()}
+        _run_cells(shell, plan[n:], {})  # a later binding of the name is fine: the analysis sees it
+        changed += [f"{notebook}: {name}" for name, value in sorted(objects.items())
+                    if before[name] is not None and _state(value) != before[name]]
+    return changed
+
+
+def _bound(source: str) -> set[str]:
+    from .dataflow import bound_names
+    return bound_names(source)
+
+
+def _state(value):
+    """A digest of what `value` holds (a torch module: its parameters, buffers and mode); None: not data."""
+    from .agent import _digest
+
+    if hasattr(value, "state_dict") and hasattr(value, "training"):
+        return (value.training, tuple((k, _digest(v)) for k, v in value.state_dict().items()))
+    return _digest(value)
+
+
 def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, log=print) -> list[Outcome]:
     """Run `entries` against the source notebook(s) without the sandbox: fast, for writing catalogues."""
     os.environ.setdefault("EMBEDKIT_QUIET", "1")

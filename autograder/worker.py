@@ -17,7 +17,7 @@ import traceback
 import nbformat
 
 from . import canary, sanitize, wire
-from .dataflow import reach
+from .dataflow import schedule
 from .executor import Limits, NotebookRun, run_notebook
 from .reconstruct import reconstruct
 from .records import NotebookFiles, NotebookResult, Result, Task
@@ -82,14 +82,15 @@ def _graded(files: NotebookFiles, task: Task, limits: Limits) -> NotebookResult:
     return _result(files, rec, run, unreadable)
 
 
-def _reached(plan: list[dict], changed_cell: str | None) -> set[int] | None:
-    """Mutation testing: the indices of the cells that cell `changed_cell` can reach (None: run every cell)."""
+def _reached(plan: list[dict], changed_cell: str | None) -> list[int] | None:
+    """Mutation testing: the indices of the cells that cell `changed_cell` can reach, in the order to run
+    them (autograder.dataflow.schedule); None: run every cell."""
     code = [c for c in plan if c["cell_type"] == "code"]
     position = next((i for i, c in enumerate(code) if c.get("grade_id") == changed_cell), None)
     if changed_cell is None or position is None:
         return None
-    reached = reach(code, sum(1 for c in code if c.get("setup")), position)
-    return None if reached is None else {code[i]["index"] for i in reached}
+    order = schedule(code, sum(1 for c in code if c.get("setup")), position)
+    return None if order is None else [code[i]["index"] for i in order]
 
 
 def _submission(files: NotebookFiles, release):

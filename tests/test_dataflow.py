@@ -1,7 +1,7 @@
 """The static name analysis behind pruned mutation runs: what a changed answer cell can reach, conservatively."""
 import pytest
 
-from autograder.dataflow import effects, reach, student_names
+from autograder.dataflow import effects, reach, schedule, student_names
 
 SETUP = ("import numpy as np\n"
          "data = np.arange(6.0)\n"
@@ -122,3 +122,26 @@ def test_student_names_are_the_kernels_last_bindings():
     cells = [{"kind": "locked", "source": "x = 1"}, {"kind": "answer", "source": "def f(): pass"},
              {"kind": "test", "source": "expected = 2\nassert f() is None and x == 1"}]
     assert student_names(cells, setup_count=1) == {2: ["f"]}
+
+
+def test_a_cell_only_later_cells_need_runs_just_before_them():
+    cells = notebook(
+        ("student", "slow = helper(data)\n"),                    # 1: needed only by cell 5
+        ("answer", "def f(x):\n    return x\n"),               # 2: the changed cell
+        ("test", "assert f(1) == 1\n"),                          # 3: a wrong f stops here, before cell 1 runs
+        ("student", "other = 1\n"),                              # 4: not reached
+        ("student", "both = f(slow)\n"),                         # 5: needs cell 1
+    )
+    assert schedule(cells, 1, 2) == [2, 3, 1, 5]
+
+
+def test_a_cell_runs_before_one_that_changes_what_it_reads():
+    cells = notebook(
+        ("student", "slow = helper(data)\n"),                    # 1
+        ("answer", "def f(x):\n    return x\n"),               # 2
+        ("student", "helper = f\n"),                             # 3: rebinds what cell 1 reads
+        ("test", "assert helper(1) == 1\n"),                     # 4: needs cell 3, which must wait for cell 1
+        ("student", "both = f(slow)\n"),                         # 5
+    )
+    order = schedule(cells, 1, 2)
+    assert sorted(order) == [1, 2, 3, 4, 5] and order.index(1) < order.index(3) < order.index(4)

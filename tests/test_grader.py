@@ -22,10 +22,8 @@ import nbformat
 import pytest
 
 from autograder.executor import Limits
-from autograder.intake import IntakeRefused, collect
 from autograder.gradebook import LEDGER, summaries
 from autograder.pipeline import grade
-from autograder.reconstruct import reconstruct
 from autograder import leftovers
 from autograder.sandbox import _UID_BASE, can_isolate
 
@@ -359,101 +357,10 @@ def test_lost_dask_worker_loses_no_grade(tmp_path):
     assert report["graded"] + len(report["errors"]) == 4
 
 
-def test_reconstruction_rematches_stripped_cells():
-    """Metadata stripped, ids changed and every cell in reverse order: answers still land in their places."""
-    source = tc.source_notebook()
-    release = nbformat.from_dict(source)
-    release = corpus.strip_metadata(corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
-    release.cells = list(reversed(release.cells))
-    rec = reconstruct(source, source, release)
-    kinds = [(p["kind"], p["grade_id"]) for p in rec.plan]
-    assert kinds == [("locked", "setup"), ("answer", "square"), ("test", "test_square"), ("answer", "double"),
-                     ("test", "test_double")]
-    assert rec.notebook.cells[2].source == corpus.SQ_OK and "BEGIN HIDDEN TESTS" in rec.notebook.cells[3].source
-    assert not rec.missing
 
 
-def test_reconstruction_work_is_bounded(monkeypatch):
-    """Cells crafted to pass the quick similarity filters (a stub's characters shuffled) cost bounded work."""
-    import random
-
-    from autograder import reconstruct as rc
-
-    source = tc.source_notebook()
-    sub = corpus.strip_metadata(corpus.fill(nbformat.from_dict(source), square=corpus.SQ_OK, double=corpus.DB_OK))
-    rng = random.Random(0)
-    for _ in range(590):  # after the answers (a submission's first 600 cells are read)
-        chars = list(tc.DOUBLE)
-        rng.shuffle(chars)
-        sub.cells.append(nbformat.v4.new_code_cell("".join(chars)))
-    monkeypatch.setattr(rc, "MAX_SIMILARITY_WORK", 10_000_000)  # scaled to the tiny course's short stubs
-    started = time.monotonic()
-    rec = rc.reconstruct(source, source, sub)
-    assert time.monotonic() - started < 120 and any("budget" in note for note in rec.notes)
-    assert {p["grade_id"]: p["source"] for p in rec.plan if p["kind"] == "answer"} == {"square": corpus.SQ_OK,
-                                                                                    "double": corpus.DB_OK}
 
 
-def test_intake_maps_files_to_students(tmp_path):
-    course = tc.make_course(tmp_path / "course")
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    nb = tc.release_notebook(course)
-    for name in ("alice_tiny.ipynb", "tiny - bob.ipynb", "Copy of tiny (1).ipynb"):
-        nbformat.write(nb, inbox / name)
-    from autograder.intake import collect
-
-    with pytest.raises(IntakeRefused, match=r"Copy of tiny \(1\)\.ipynb"):  # a file for no one stops the intake
-        collect(course, tc.ASSIGNMENT, inbox)
-    assert not course.submitted.exists()
-    report = collect(course, tc.ASSIGNMENT, inbox, skip_unmapped=True)
-    assert sorted(s for _, s, _ in report["mapped"]) == ["alice", "bob"]
-    assert [name for name, _ in report["unmapped"]] == ["Copy of tiny (1).ipynb"]
-    assert (course.submitted / "alice" / tc.ASSIGNMENT / "tiny.ipynb").is_file()
-
-
-def test_intake_report_never_echoes_a_file_name_raw(tmp_path):
-    """A student names the file: no spreadsheet formula in the CSV, no escape codes on the instructor's terminal."""
-    from autograder.intake import write_report
-
-    course = tc.make_course(tmp_path / "course")
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for name in ('=HYPERLINK("x.invalid","open") tiny.ipynb', "@SUM(1) alice_tiny.ipynb", "\x1b[;=\x07.ipynb"):
-        nbformat.write(tc.release_notebook(course), inbox / name)
-    with pytest.raises(IntakeRefused) as refused:  # the last maps to no one
-        collect(course, tc.ASSIGNMENT, inbox)
-    assert "\x1b" not in str(refused.value)
-    import csv
-    for report in (refused.value.report, collect(course, tc.ASSIGNMENT, inbox, skip_unmapped=True)):
-        rows = list(csv.reader(open(write_report(course, report), newline="")))
-        assert not any(cell[:1] in ("=", "+", "-", "@") or "\x1b" in cell for row in rows for cell in row), rows
-    assert len(rows) == 4
-
-
-def test_intake_refuses_collisions_and_symlinks(tmp_path):
-    """Two Moodle files of two Danas never merge into one student; a symlink is never followed."""
-    course = tc.make_course(tmp_path / "course")
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    nb = tc.release_notebook(course)
-    nbformat.write(nb, inbox / "Dana Smith_123_assignsubmission_file_tiny.ipynb")
-    nbformat.write(nb, inbox / "Dana Jones_456_assignsubmission_file_tiny.ipynb")
-    (inbox / "eve_tiny.ipynb").symlink_to(course.source / tc.ASSIGNMENT / "tiny.ipynb")
-    with pytest.raises(IntakeRefused) as refused:
-        collect(course, tc.ASSIGNMENT, inbox)
-    text = str(refused.value)
-    assert "2 files map to student dana" in text and "eve_tiny.ipynb: not a regular file" in text
-    report = collect(course, tc.ASSIGNMENT, inbox, roster=["dana_smith", "dana_jones", "eve"], skip_unmapped=True)
-    assert sorted(s for _, s, _ in report["mapped"]) == ["dana_jones", "dana_smith"]
-    assert not (course.submitted / "eve").exists()
-
-
-def test_cli_help():
-    out = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], capture_output=True, text=True,
-                         check=True).stdout
-    for option in ("--jobs", "--scheduler", "--device", "--force", "--from", "--cell-timeout", "--mem-limit"):
-        assert option in out
 
 
 def test_without_isolation_still_grades_and_says_so(tmp_path):

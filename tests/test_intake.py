@@ -221,3 +221,58 @@ def test_a_download_that_is_no_zip_is_refused_with_a_report(course, tmp_path):
     with pytest.raises(IntakeRefused, match="neither a folder nor a zip"):
         collect(course, tc.ASSIGNMENT, path)
     assert not course.submitted.exists()
+
+
+def test_intake_maps_files_to_students(tmp_path):
+    course = tc.make_course(tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    nb = tc.release_notebook(course)
+    for name in ("alice_tiny.ipynb", "tiny - bob.ipynb", "Copy of tiny (1).ipynb"):
+        nbformat.write(nb, inbox / name)
+    from autograder.intake import collect
+
+    with pytest.raises(IntakeRefused, match=r"Copy of tiny \(1\)\.ipynb"):  # a file for no one stops the intake
+        collect(course, tc.ASSIGNMENT, inbox)
+    assert not course.submitted.exists()
+    report = collect(course, tc.ASSIGNMENT, inbox, skip_unmapped=True)
+    assert sorted(s for _, s, _ in report["mapped"]) == ["alice", "bob"]
+    assert [name for name, _ in report["unmapped"]] == ["Copy of tiny (1).ipynb"]
+    assert (course.submitted / "alice" / tc.ASSIGNMENT / "tiny.ipynb").is_file()
+
+
+def test_intake_report_never_echoes_a_file_name_raw(tmp_path):
+    """A student names the file: no spreadsheet formula in the CSV, no escape codes on the instructor's terminal."""
+    from autograder.intake import write_report
+
+    course = tc.make_course(tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ('=HYPERLINK("x.invalid","open") tiny.ipynb', "@SUM(1) alice_tiny.ipynb", "\x1b[;=\x07.ipynb"):
+        nbformat.write(tc.release_notebook(course), inbox / name)
+    with pytest.raises(IntakeRefused) as refused:  # the last maps to no one
+        collect(course, tc.ASSIGNMENT, inbox)
+    assert "\x1b" not in str(refused.value)
+    import csv
+    for report in (refused.value.report, collect(course, tc.ASSIGNMENT, inbox, skip_unmapped=True)):
+        rows = list(csv.reader(open(write_report(course, report), newline="")))
+        assert not any(cell[:1] in ("=", "+", "-", "@") or "\x1b" in cell for row in rows for cell in row), rows
+    assert len(rows) == 4
+
+
+def test_intake_refuses_collisions_and_symlinks(tmp_path):
+    """Two Moodle files of two Danas never merge into one student; a symlink is never followed."""
+    course = tc.make_course(tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    nb = tc.release_notebook(course)
+    nbformat.write(nb, inbox / "Dana Smith_123_assignsubmission_file_tiny.ipynb")
+    nbformat.write(nb, inbox / "Dana Jones_456_assignsubmission_file_tiny.ipynb")
+    (inbox / "eve_tiny.ipynb").symlink_to(course.source / tc.ASSIGNMENT / "tiny.ipynb")
+    with pytest.raises(IntakeRefused) as refused:
+        collect(course, tc.ASSIGNMENT, inbox)
+    text = str(refused.value)
+    assert "2 files map to student dana" in text and "eve_tiny.ipynb: not a regular file" in text
+    report = collect(course, tc.ASSIGNMENT, inbox, roster=["dana_smith", "dana_jones", "eve"], skip_unmapped=True)
+    assert sorted(s for _, s, _ in report["mapped"]) == ["dana_jones", "dana_smith"]
+    assert not (course.submitted / "eve").exists()

@@ -11,7 +11,7 @@ mutant and first alternative) is also graded in full, and must get the same verd
 import pytest
 
 from autograder.course import Course
-from autograder.mutants import catalogue, differences, graded, report, stratified
+from autograder.mutants import catalogue, differences, graded, report, setup_changes, stratified
 
 pytestmark = pytest.mark.slow
 
@@ -52,3 +52,9 @@ def test_pruning_changes_no_verdict(outcomes, assignment):
     assert len(full) == len(sample) and {o.entry.cell for o in full} == {e.cell for e in sample}
     assert not any(o.error for o in full), [o.error[-300:] for o in full if o.error]
     assert differences(outcomes[assignment]) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_solution_changes_no_set_up_object(assignment):
+    """The one assumption of the pruned runs: the solution's cells and tests leave the set-up's objects as they were."""
+    assert setup_changes(COURSE, assignment) == []

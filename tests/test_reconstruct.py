@@ -1,0 +1,53 @@
+"""Kernel-free checks of the grader's first steps: reconstruction of a submission, and the command line."""
+import subprocess
+import sys
+import time
+
+import nbformat
+
+from autograder.reconstruct import reconstruct
+
+from adversarial import corpus
+from adversarial import tiny_course as tc
+
+
+def test_reconstruction_rematches_stripped_cells():
+    """Metadata stripped, ids changed and every cell in reverse order: answers still land in their places."""
+    source = tc.source_notebook()
+    release = nbformat.from_dict(source)
+    release = corpus.strip_metadata(corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
+    release.cells = list(reversed(release.cells))
+    rec = reconstruct(source, source, release)
+    kinds = [(p["kind"], p["grade_id"]) for p in rec.plan]
+    assert kinds == [("locked", "setup"), ("answer", "square"), ("test", "test_square"), ("answer", "double"),
+                     ("test", "test_double")]
+    assert rec.notebook.cells[2].source == corpus.SQ_OK and "BEGIN HIDDEN TESTS" in rec.notebook.cells[3].source
+    assert not rec.missing
+
+
+def test_reconstruction_work_is_bounded(monkeypatch):
+    """Cells crafted to pass the quick similarity filters (a stub's characters shuffled) cost bounded work."""
+    import random
+
+    from autograder import reconstruct as rc
+
+    source = tc.source_notebook()
+    sub = corpus.strip_metadata(corpus.fill(nbformat.from_dict(source), square=corpus.SQ_OK, double=corpus.DB_OK))
+    rng = random.Random(0)
+    for _ in range(590):  # after the answers (a submission's first 600 cells are read)
+        chars = list(tc.DOUBLE)
+        rng.shuffle(chars)
+        sub.cells.append(nbformat.v4.new_code_cell("".join(chars)))
+    monkeypatch.setattr(rc, "MAX_SIMILARITY_WORK", 10_000_000)  # scaled to the tiny course's short stubs
+    started = time.monotonic()
+    rec = rc.reconstruct(source, source, sub)
+    assert time.monotonic() - started < 120 and any("budget" in note for note in rec.notes)
+    assert {p["grade_id"]: p["source"] for p in rec.plan if p["kind"] == "answer"} == {"square": corpus.SQ_OK,
+                                                                                    "double": corpus.DB_OK}
+
+
+def test_cli_help():
+    out = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for option in ("--jobs", "--scheduler", "--device", "--force", "--from", "--cell-timeout", "--mem-limit"):
+        assert option in out
