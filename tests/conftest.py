@@ -17,7 +17,10 @@ def course():
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """The sample class graded through nbgrader in a scratch grading folder (the repo's own is untouched)."""
+    """The sample class graded through nbgrader in a scratch grading folder (the repo's own is untouched).
+
+    Slow (about 4 minutes) because it is the real thing: four assignments, three students each, real models,
+    the full sandbox. Built once per session and shared by the sample-class and claims tests."""
     from autograder.gradebook import grades
     from autograder.pipeline import grade
     from autograder.sample_class import build_sample_class

@@ -48,6 +48,8 @@ def _sandbox_processes():
 
 @pytest.fixture(scope="module")
 def corpus_graded(tmp_path_factory):
+    """The adversarial corpus (78 submissions) graded once through the real pipeline, shared by this file's
+    tests. Slow (about 90 s): every attack needs its own sandboxed kernel and examiner."""
     course = tc.make_course(tmp_path_factory.mktemp("tiny"))
     expected = corpus.build(course)
     saved = {k: os.environ.get(k) for k in ("DB_URL", "AUTOGRADER_SCRATCH")}
@@ -257,7 +259,9 @@ def test_ipc_note_never_reaches_a_later_batch(corpus_graded):
 
 
 def test_failing_submissions_sorted_first_never_stop_a_batch(tmp_path):
-    """Three kernels that stop reading (the corpus's) sort first, one worker: every submission is still recorded."""
+    """Three kernels that stop reading (the corpus's) sort first, one worker: every submission is still recorded.
+
+    Slow (about a minute): each stalled kernel is only given up at its real cell deadline."""
     course = tc.make_course(tmp_path / "course")
     release = tc.release_notebook(course)
     stops = corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK + corpus.STOPS_READING)
