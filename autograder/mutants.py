@@ -165,6 +165,8 @@ def setup_changes(course: Course, assignment: str) -> list[str]:
     os.environ.setdefault("EMBEDKIT_QUIET", "1")
     from IPython.core.interactiveshell import InteractiveShell
 
+    from .dataflow import bound_names
+
     changed = []
     for notebook in course.notebooks(assignment):
         plan = _plan(nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4))
@@ -172,18 +174,13 @@ def setup_changes(course: Course, assignment: str) -> list[str]:
         shell = InteractiveShell.instance()
         shell.reset()
         _run_cells(shell, plan[:n], {})
-        objects = {name: shell.user_ns[name] for cell in plan[:n] for name in _bound(cell["source"])
+        objects = {name: shell.user_ns[name] for cell in plan[:n] for name in bound_names(cell["source"])
                    if name in shell.user_ns}
         before = {name: _state(value) for name, value in objects.items()}
         _run_cells(shell, plan[n:], {})  # a later binding of the name is fine: the analysis sees it
         changed += [f"{notebook}: {name}" for name, value in sorted(objects.items())
                     if before[name] is not None and _state(value) != before[name]]
     return changed
-
-
-def _bound(source: str) -> set[str]:
-    from .dataflow import bound_names
-    return bound_names(source)
 
 
 def _state(value):
