@@ -32,7 +32,7 @@ RUNS = {"count": 0}                          # canary runs in this process (test
 def check(task: Task, launcher_for, limits: Limits, fresh: bool = False) -> str:
     """"" when the canary of `task`'s assignment grades fully on this worker, else why it did not.
 
-    `launcher_for(setup_cells)` is the worker's launcher for a notebook's set-up (the one the submission
+    `launcher_for(plan)` is the worker's launcher for a notebook's set-up (the one the submission
     used). `fresh`: never trust a remembered pass (the failure came before any of the student's code ran).
     """
     key = _key(task, limits)
@@ -73,7 +73,7 @@ def _plan(files) -> list[dict]:
 
 
 def _launcher(plan: list[dict], launcher_for):
-    return launcher_for([c["source"] for c in plan if c.get("setup")])
+    return launcher_for(plan)
 
 
 def _pids(plans: dict, launcher_for) -> tuple:

@@ -414,7 +414,9 @@ def _run_cells(session: Session, code: list[dict], setup: dict, result: Notebook
     limits, launcher = session.limits, session.launcher
     n_setup = sum(1 for cell in code if cell.get("setup"))
     names = student_names([{"kind": c["kind"], "source": c.get("reference", c["source"])} for c in code], n_setup)
-    setup_outputs = list(setup.get("outputs", []))
+    shared = sum(1 for cell in code if cell.get("setup") and not cell.get("examiner"))
+    outputs = list(setup.get("outputs", []))
+    setup_outputs, examiner_outputs = outputs[:shared], outputs[shared:]
     position = {cell["index"]: p for p, cell in enumerate(code)}
     order = code if only is None else [c for c in code if c.get("setup")] + [code[position[i]] for i in only]
     ended = None   # the index of the cell where the run ended early
@@ -422,9 +424,10 @@ def _run_cells(session: Session, code: list[dict], setup: dict, result: Notebook
         kind = "setup" if cell.get("setup") else cell["kind"]
         run = CellRun(index=cell["index"], kind=kind, grade_id=cell.get("grade_id"), status="not-run")
         result.cells.append(run)
-        if cell.get("setup") and not launcher.rerun_setup:
+        if cell.get("examiner") or cell.get("setup") and not launcher.rerun_setup:  # ran in the zygote
+            held = examiner_outputs if cell.get("examiner") else setup_outputs
             run.status = "ok"
-            run.outputs = setup_outputs.pop(0) if setup_outputs else []
+            run.outputs = held.pop(0) if held else []
             continue
         if result.died_in is not None or result.stopped:
             if cell["index"] < ended:  # a cell moved later (dataflow.schedule): a full run had run it before

@@ -36,6 +36,7 @@ from pathlib import Path
 import nbformat
 
 from .course import Course
+from .layout import HIDDEN, visible_part
 from .sample_class import solution_code
 
 
@@ -136,16 +137,13 @@ def _run_cells(shell, cells, answers) -> dict:
         code = cell["source"]
         if cell["kind"] == "answer":
             code = answers.get(cell["grade_id"], solution_code(code))
-        if cell["kind"] == "test" and _HIDDEN.search(code):  # the visible part alone first: what a student sees
-            result["visible"][cell["grade_id"]] = _message(shell, _HIDDEN.sub("", code))
+        if cell["kind"] == "test" and HIDDEN.search(code):  # the visible part alone first: what a student sees
+            result["visible"][cell["grade_id"]] = _message(shell, visible_part(code))
         msg = _message(shell, code)
         if cell["kind"] == "test":
             result["tests"][cell["grade_id"]] = (cell["points"], msg)
             result["visible"].setdefault(cell["grade_id"], msg)
     return result
-
-
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", flags=re.S | re.M)
 
 
 def _message(shell, code: str) -> str:

@@ -30,6 +30,15 @@ def nbg(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+EXAMINER_TAG = "examiner"  # cell tag: an examiner-only set-up cell (AUTHORING.md; checked by autograder.layout)
+
+
+def is_examiner(cell) -> bool:
+    """An examiner-only cell: instructor set-up that runs only in the examiner and never reaches the release."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return isinstance(tags, list) and EXAMINER_TAG in tags
+
+
 def role(cell) -> str:
     meta = nbg(cell)
     if meta.get("solution"):
@@ -98,7 +107,7 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
     sub_cells = [_clean(c) for c in list(submission_nb.cells)[:MAX_CELLS] if isinstance(c, dict)]
     match: dict[int, int] = {}      # submission index -> source index
     how: dict[int, str] = {}        # source index -> how
-    taken: set[int] = set()
+    taken = {i for i, c in enumerate(source_cells) if is_examiner(c)}  # never in a release: nothing matches them
 
     for k, cell in enumerate(sub_cells):  # 1. grade_id
         gid = nbg(cell).get("grade_id")
@@ -156,7 +165,7 @@ def reconstruct(source_nb, release_nb, submission_nb) -> Reconstruction:
             # from the student's kernel (never the student's own code, which could claim `assert_close`)
             rec.plan.append({"index": index, "kind": kind, "grade_id": grade_id, "source": cell.source,
                              "cell_type": "code", "points": float(nbg(cell).get("points", 0) or 0),
-                             "setup": is_setup, "reference": reference})
+                             "setup": is_setup, "reference": reference, "examiner": is_setup and is_examiner(cell)})
 
     if setup:  # student cells placed before or inside the set-up run right after it (the set-up is shared)
         last = max(setup)

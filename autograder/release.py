@@ -1,7 +1,9 @@
 """Student versions: nbgrader's generate_assignment from solutions/ into notebooks/ (or elsewhere).
 
 Every student notebook starts with the Colab set-up cell (nbgrader's IncludeHeaderFooter
-preprocessor adds it), stamped with the repository students install the course from.
+preprocessor adds it), stamped with the repository students install the course from. Examiner-only
+cells never reach it: the release is refused when they break the layout rules (autograder.layout), and
+they are dropped from what nbgrader generates.
 """
 import json
 import shutil
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import nbformat
 
+from . import layout
 from .course import Course
+from .reconstruct import is_examiner
 
 
 class ReleaseError(RuntimeError):
@@ -78,16 +82,33 @@ def release(course: Course, assignments: list[str] | None = None, dest: Path | N
         api = Course(course.root, work=work, db_url=course.db_url if register else None).api(
             CourseDirectory={"release_directory": str(dest)}, IncludeHeaderFooter={"header": str(header)})
         for assignment in assignments or course.assignments():
+            _check_layout(course, assignment)
             shutil.rmtree(dest / assignment, ignore_errors=True)
             result = api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
                 raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
                                    f"{result.get('log', '')}\n{result.get('error', '')}")
-            for path in (dest / assignment).glob("*.ipynb"):  # the instructor's text pairing is not the students'
-                nb = nbformat.read(path, as_version=4)
-                if nb.metadata.pop("jupytext", None) is not None:
-                    nbformat.write(nb, path)
+            for path in (dest / assignment).glob("*.ipynb"):
+                _student_only(path)
     return dest
+
+
+def _check_layout(course: Course, assignment: str) -> None:
+    """Refuse a source notebook whose examiner-only cells break the layout rules (autograder.layout)."""
+    for path in sorted((course.source / assignment).glob("*.ipynb")):
+        found = layout.problems(nbformat.read(path, as_version=4))
+        if found:
+            raise ReleaseError(f"{path.name}: examiner-only cells misplaced:\n  " + "\n  ".join(found))
+
+
+def _student_only(path: Path) -> None:
+    """Drop what is the instructor's from a generated notebook: examiner-only cells, the jupytext pairing."""
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if not is_examiner(c)]
+    paired = nb.metadata.pop("jupytext", None) is not None
+    if paired or len(cells) < len(nb.cells):
+        nb.cells = cells
+        nbformat.write(nb, path)
 
 
 def register(course: Course, assignments: list[str]) -> None:

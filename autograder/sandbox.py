@@ -47,7 +47,8 @@ import psutil
 
 from embedkit.quiet import QUIET_ENV as LIBRARY_QUIET_ENV
 
-from . import leftovers, rootfs
+from . import examiner_setup, leftovers, rootfs
+from .examiner_setup import ExaminerSetup
 from .rootfs import CLONE_NEWPID, allowed_paths
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -309,8 +310,6 @@ class Setup:
 
     def __init__(self, cells: list[str]):
         from IPython.core.interactiveshell import InteractiveShell
-        from IPython.utils.capture import capture_output
-
         from traitlets.config import Config
 
         config = Config()
@@ -319,7 +318,18 @@ class Setup:
         self.outputs: list[list[dict]] = []
         self.error = ""
         self.seconds: list[float] = []
+        self.run(cells)
+        self.namespace = self.shell.user_ns
+        # passed by reference (by name) to the kernel, which holds its own copy: never an examiner-only object
+        self.shared = {k: v for k, v in self.namespace.items() if k not in self._INTERNAL and not k.startswith("_i")}
+
+    def run(self, cells: list[str]) -> None:
+        """Run `cells` in order, recording each one's outputs and seconds; stop at the first error."""
+        from IPython.utils.capture import capture_output
+
         for source in cells:
+            if self.error:
+                break
             started = time.monotonic()
             with capture_output() as captured:
                 result = self.shell.run_cell(source, store_history=False)
@@ -332,9 +342,9 @@ class Setup:
             error = result.error_before_exec or result.error_in_exec
             if error is not None:
                 self.error = f"{type(error).__name__}: {error}"
-                break
-        self.namespace = self.shell.user_ns
-        self.shared = {k: v for k, v in self.namespace.items() if k not in self._INTERNAL and not k.startswith("_i")}
+
+    def report(self) -> dict:
+        return {"outputs": self.outputs, "error": self.error, "seconds": self.seconds}
 
 
 def run_examiner(spec: dict, setup: Setup, listener, agent_sock) -> None:
@@ -415,14 +425,17 @@ def preload(models: bool) -> None:
 def _zygote_main() -> None:
     """`python -m autograder.sandbox zygote [models]`: preload, run a set-up on request, then fork per request on stdin.
 
-    Requests (one JSON line each): {"op": "setup", "cells": [...]} runs the notebook's set-up cells once;
+    Requests (one JSON line each): {"op": "setup", "cells": [...], "examiner_fd": n | null} runs the notebook's
+    set-up cells once, then forks the examiner-only set-up (`examiner_setup`), which reads the examiner-only
+    cells from the inherited descriptor n (this process never does);
     {"op": "spawn", "spec": ...} forks a sandboxed kernel and, after a set-up, its examiner;
-    {"op": "status", "pid": n} says whether a kernel still runs.
+    {"op": "status", "pid": n} says whether a kernel (or an examiner) still runs.
     """
     preload(models="models" in sys.argv[2:])
     statuses: dict[int, int] = {}
     spawned: dict[int, dict] = {}  # pid -> its spec (uid, scratch), to clean up if the worker goes away
     setup: Setup | None = None
+    examiners: ExaminerSetup | None = None   # where examiners fork from when the notebook has examiner-only cells
 
     def reap(*_):
         while True:
@@ -442,22 +455,27 @@ def _zygote_main() -> None:
         request = json.loads(line)
         op = request.get("op")
         if op == "setup":
-            with _redirect_stdout_to_stderr():
-                setup = Setup(request["cells"])
-            reply = {"outputs": setup.outputs, "error": setup.error, "seconds": setup.seconds}
+            setup, examiners = _setup(request, setup, examiners)
+            reply = setup.report()
         elif op == "spawn":
-            reply = _spawn(request["spec"], setup, spawned)
+            reply = _spawn(request["spec"], setup, spawned, examiners)
         elif op == "status":
             reap()
-            status = statuses.pop(request["pid"], None)
+            pid = request["pid"]
+            if examiners is not None and pid in examiners.children:
+                status = examiners.status(pid)
+            else:
+                status = statuses.pop(pid, None)
             if status is not None:
-                spawned.pop(request["pid"], None)
-            reply = {"status": None if status is None else _describe(status), "alive": status is None and _alive(request["pid"])}
+                spawned.pop(pid, None)
+            reply = {"status": None if status is None else _describe(status), "alive": status is None and _alive(pid)}
         else:
             reply = {"error": f"unknown op {op!r}"}
         out.write(json.dumps(reply) + "\n")
         out.flush()
     # stdin closed: the worker is gone. Leave nothing of its sandboxes behind.
+    if examiners is not None:
+        examiners.close()
     reap()
     for pid, spec in spawned.items():
         if pid not in statuses:  # still running: its grading was cut short (finished ones were cleaned by the worker)
@@ -470,8 +488,25 @@ def _zygote_main() -> None:
                     pass
 
 
-def _spawn(spec: dict, setup: Setup | None, spawned: dict) -> dict:
-    """Fork a submission's examiner (after a set-up) and its kernel; record both in `spawned`; the reply."""
+def _setup(request: dict, setup: "Setup | None", examiners: "ExaminerSetup | None"):
+    """Run the set-up request: the shared cells here, the examiner-only ones in a fork the kernels never see."""
+    if examiners is not None:
+        examiners.close()
+        examiners = None
+    with _redirect_stdout_to_stderr():
+        setup = Setup(request["cells"])
+        handover = request.get("examiner_fd")
+        if isinstance(handover, int) and not setup.error:
+            examiners = ExaminerSetup(setup, handover, run_examiner)
+        elif isinstance(handover, int):
+            os.close(handover)
+    return setup, examiners
+
+
+def _spawn(spec: dict, setup: Setup | None, spawned: dict, examiners: "ExaminerSetup | None" = None) -> dict:
+    """Fork a submission's examiner (after a set-up) and its kernel; record both in `spawned`; the reply.
+
+    With examiner-only cells the examiner forks from `examiners`, the process that ran them."""
     import socket
 
     reply, agent_end = {}, None
@@ -482,16 +517,21 @@ def _spawn(spec: dict, setup: Setup | None, spawned: dict) -> dict:
         listener.bind(path)
         os.chmod(path, 0o600)
         listener.listen(1)
-        pid = os.fork()
-        if pid == 0:
-            agent_end.close()
-            run_examiner(spec, setup, listener, examiner_end)
+        if examiners is not None:
+            pid = examiners.spawn(spec, listener, examiner_end)
+        else:
+            pid = os.fork()
+            if pid == 0:
+                agent_end.close()
+                run_examiner(spec, setup, listener, examiner_end)
+            spawned[pid] = {"uid": None, "isolate": False, "base": None}
         listener.close()
         examiner_end.close()
         reply.update(examiner_pid=pid, examiner=path)
-        spawned[pid] = {"uid": None, "isolate": False, "base": None}
     pid = os.fork()
     if pid == 0:
+        if examiners is not None:
+            examiners.forget()  # the link that orders examiners is never the student's
         run_kernel(spec, setup, agent_end)
     if agent_end is not None:
         agent_end.close()
@@ -552,13 +592,15 @@ class KernelLauncher:
     One launcher per (worker, notebook set-up). The zygote runs the set-up cells once; every
     submission's kernel and examiner are forks of that state. On CUDA nothing may touch the GPU before a
     fork, so there the zygote runs the set-up on the CPU (for the examiner) and each kernel runs it again
-    itself on the GPU (`rerun_setup`).
+    itself on the GPU (`rerun_setup`). `examiner_cells`, the examiner-only set-up, run after the set-up in a
+    fork that only examiners come from (`examiner_setup`).
     """
 
     def __init__(self, preload_models: bool = True, setup_cells: list[str] | None = None, env: dict | None = None,
-                 straight: bool = False):
+                 straight: bool = False, examiner_cells: list[str] | None = None):
         self.preload_models = preload_models
         self.setup_cells = list(setup_cells or [])
+        self.examiner_cells = list(examiner_cells or [])
         self.env = dict(env or {})
         # straight: every kernel runs the set-up itself (as on CUDA); the examiner still forks from the zygote
         self.rerun_setup = straight or self.env.get("DEVICE", "").startswith("cuda")
@@ -569,12 +611,21 @@ class KernelLauncher:
     def _zygote(self):
         if self._proc is None or self._proc.poll() is not None:
             args = [sys.executable, "-m", "autograder.sandbox", "zygote"] + (["models"] if self.preload_models else [])
-            self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                          env=self.zygote_env(), start_new_session=True)
-            ready = self._proc.stdout.readline()
-            if not ready:
-                raise RuntimeError("the kernel zygote failed to start")
-            self.setup = self._send({"op": "setup", "cells": self.setup_cells})
+            with tempfile.TemporaryFile() as handover:  # the examiner-only cells: never in the zygote's memory
+                examiner_setup.write_cells(handover, self.examiner_cells)
+                fds = (handover.fileno(),) if self.examiner_cells else ()
+                self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                              env=self.zygote_env(), start_new_session=True, pass_fds=fds)
+                ready = self._proc.stdout.readline()
+                if not ready:
+                    raise RuntimeError("the kernel zygote failed to start")
+                self.setup = self._send({"op": "setup", "cells": self.setup_cells,
+                                         "examiner_fd": fds[0] if fds else None})
+                if fds and not self.setup.get("error"):
+                    report = examiner_setup.read_report(handover)
+                    self.setup["outputs"] += report["outputs"]
+                    self.setup["seconds"] += report["seconds"]
+                    self.setup["error"] = report["error"]
         return self._proc
 
     def zygote_env(self) -> dict:

@@ -10,13 +10,17 @@ import nbformat
 
 from . import sanitize, wire
 from .course import Course
+from .reconstruct import is_examiner
 from .records import Result
 
 
 def hidden_lines(source_nb) -> list[str]:
+    """The lines a message must never quote: hidden tests' and examiner-only cells' (12 characters or more)."""
     lines = []
     for cell in source_nb.cells:
-        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, flags=re.S):
+        blocks = [cell.source] if is_examiner(cell) else re.findall(
+            r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, flags=re.S)
+        for block in blocks:
             lines += [line.strip() for line in block.splitlines() if len(line.strip()) >= 12]
     return lines
 

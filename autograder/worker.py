@@ -29,10 +29,17 @@ _LAUNCHERS: dict[str, KernelLauncher] = {}   # one warm zygote per notebook set-
 KEEP = 2                                     # set-ups kept warm per worker (each holds its models in memory)
 
 
-def launcher(setup_cells: list[str], preload_models: bool = True, env: dict | None = None) -> KernelLauncher:
-    """This worker's zygote for a notebook set-up (started and run on first use)."""
-    key = hashlib.sha256(json.dumps([setup_cells, preload_models, env or {}], sort_keys=True).encode()).hexdigest()
-    launch = _LAUNCHERS.pop(key, None) or KernelLauncher(preload_models, setup_cells, env)
+def setup_of(plan: list[dict]) -> tuple[list[str], list[str]]:
+    """A plan's set-up: the shared cells (kernel and examiner) and the examiner-only cells, sources in order."""
+    setup = [c for c in plan if c.get("setup")]
+    return [c["source"] for c in setup if not c.get("examiner")], [c["source"] for c in setup if c.get("examiner")]
+
+
+def launcher(plan: list[dict], preload_models: bool = True, env: dict | None = None) -> KernelLauncher:
+    """This worker's zygote for a notebook's set-up (started and run on first use)."""
+    shared, examiner = setup_of(plan)
+    key = hashlib.sha256(json.dumps([shared, examiner, preload_models, env or {}], sort_keys=True).encode()).hexdigest()
+    launch = _LAUNCHERS.pop(key, None) or KernelLauncher(preload_models, shared, env, examiner_cells=examiner)
     _LAUNCHERS[key] = launch
     while len(_LAUNCHERS) > KEEP:
         _LAUNCHERS.pop(next(iter(_LAUNCHERS))).close()
@@ -69,7 +76,7 @@ def _graded(files: NotebookFiles, task: Task, limits: Limits) -> NotebookResult:
     release = nbformat.reads(files.release, as_version=4)
     submission, unreadable = _submission(files, release)
     rec = reconstruct(source, release, submission)
-    launch = launcher([c["source"] for c in rec.plan if c.get("setup")], task.preload_models, task.env)
+    launch = launcher(rec.plan, task.preload_models, task.env)
     run = run_notebook(rec.plan, launch, limits, env=task.env, only=_reached(rec.plan, task.changed_cell))
     count = 0
     for cell in run.cells:  # outputs into the reconstructed notebook, for the instructor

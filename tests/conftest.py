@@ -37,9 +37,15 @@ SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1",
 
 
 def secret_lines(source_nb) -> list[str]:
-    """The non-trivial lines (over 25 characters) of a source notebook's solutions and hidden tests:
+    """The non-trivial lines (over 25 characters) of a source notebook's solutions, hidden tests and
+    examiner-only cells:
     none of them may reach students, unless the instructor also shows the same line in the open (a visible
     test repeating a call, an API example in the text)."""
-    public = "\n".join(SECRET_BLOCK.sub("", cell.source) for cell in source_nb.cells)
-    return [line.strip() for cell in source_nb.cells for _, block in SECRET_BLOCK.findall(cell.source)
-            for line in block.splitlines() if len(line.strip()) > 25 and line.strip() not in public]
+    from autograder.reconstruct import is_examiner
+
+    shown = [cell for cell in source_nb.cells if not is_examiner(cell)]
+    public = "\n".join(SECRET_BLOCK.sub("", cell.source) for cell in shown)
+    blocks = [block for cell in shown for _, block in SECRET_BLOCK.findall(cell.source)]
+    blocks += [cell.source for cell in source_nb.cells if is_examiner(cell)]  # examiner-only cells, whole
+    return [line.strip() for block in blocks for line in block.splitlines()
+            if len(line.strip()) > 25 and line.strip() not in public]

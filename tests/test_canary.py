@@ -68,7 +68,7 @@ def tiny(tiny_course, monkeypatch):
 
     monkeypatch.setattr(worker, "run_notebook", student_run)
     monkeypatch.setattr(canary, "run_notebook", canary_run)
-    monkeypatch.setattr(worker, "launcher", lambda setup_cells, preload_models=True, env=None: FakeLauncher())
+    monkeypatch.setattr(worker, "launcher", lambda plan, preload_models=True, env=None: FakeLauncher())
     canary.forget()
     yield course, task, state
     canary.forget()

@@ -6,6 +6,7 @@ import pytest
 from autograder.executor import Limits, run_notebook
 from autograder.reconstruct import reconstruct
 from autograder.sandbox import KernelLauncher
+from autograder.worker import setup_of
 
 from adversarial import corpus
 from adversarial import tiny_course as tc
@@ -23,14 +24,14 @@ def test_forked_and_straight_runs_print_the_same_numbers_and_scores(tmp_path):
     source = tc.source_notebook()
     source.cells[1].source += "\nimport torch\n" + SEEDED          # the set-up draws from the seeded RNGs...
     source.cells.insert(3, nbformat.v4.new_code_cell(SEEDED))        # ...and so does a cell after it
-    release = nbformat.from_dict(source)
+    release = tc.student_version(source)
     submission = corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_WRONG)
     rec = reconstruct(source, release, submission)
-    setup = [c["source"] for c in rec.plan if c.get("setup")]
+    shared, examiner = setup_of(rec.plan)
     limits = Limits(cell_timeout=30, notebook_timeout=120, threads=1)
     runs = {}
     for straight in (False, True):
-        launcher = KernelLauncher(False, setup, {"DEVICE": "cpu"}, straight=straight)
+        launcher = KernelLauncher(False, shared, {"DEVICE": "cpu"}, straight=straight, examiner_cells=examiner)
         try:
             runs[straight] = run_notebook(rec.plan, launcher, limits)
         finally:

@@ -12,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from autograder.executor import Limits, run_notebook
 from autograder.reconstruct import reconstruct
 from autograder.sandbox import KernelLauncher
+from autograder.worker import setup_of
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +67,8 @@ def _notebook(expected: str):
 def test_set_up_objects_and_test_tensors_live_on_the_kernels_device(device):
     nb = _notebook(device)
     rec = reconstruct(nb, nb, nb)
-    launcher = KernelLauncher(False, [c["source"] for c in rec.plan if c.get("setup")], {"DEVICE": device})
+    shared, examiner = setup_of(rec.plan)
+    launcher = KernelLauncher(False, shared, {"DEVICE": device}, examiner_cells=examiner)
     try:
         run = run_notebook(rec.plan, launcher, Limits(cell_timeout=120, notebook_timeout=300, threads=1))
     finally:

@@ -14,15 +14,27 @@ from adversarial import tiny_course as tc
 def test_reconstruction_rematches_stripped_cells():
     """Metadata stripped, ids changed and every cell in reverse order: answers still land in their places."""
     source = tc.source_notebook()
-    release = nbformat.from_dict(source)
-    release = corpus.strip_metadata(corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
-    release.cells = list(reversed(release.cells))
-    rec = reconstruct(source, source, release)
-    kinds = [(p["kind"], p["grade_id"]) for p in rec.plan]
-    assert kinds == [("locked", "setup"), ("answer", "square"), ("test", "test_square"), ("answer", "double"),
-                     ("test", "test_double")]
-    assert rec.notebook.cells[2].source == corpus.SQ_OK and "BEGIN HIDDEN TESTS" in rec.notebook.cells[3].source
-    assert not rec.missing
+    release = tc.student_version(source)
+    submission = corpus.strip_metadata(corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK))
+    submission.cells = list(reversed(submission.cells))
+    rec = reconstruct(source, release, submission)
+    kinds = [(p["kind"], p["grade_id"], p["examiner"]) for p in rec.plan]
+    assert kinds == [("locked", "setup", False), ("locked", "examiner-setup", True), ("answer", "square", False),
+                     ("test", "test_square", False), ("answer", "double", False), ("test", "test_double", False)]
+    assert rec.notebook.cells[3].source == corpus.SQ_OK and "BEGIN HIDDEN TESTS" in rec.notebook.cells[4].source
+    assert not rec.missing and not rec.extra
+
+
+def test_a_submitted_cell_never_takes_an_examiner_only_cells_place():
+    """A student cell that copies the examiner-only cell's grade_id, id and text is the student's own extra cell."""
+    source = tc.source_notebook()
+    release = tc.student_version(source)
+    submission = corpus.fill(release, square=corpus.SQ_OK, double=corpus.DB_OK)
+    submission.cells.insert(2, nbformat.from_dict(source.cells[2]))
+    rec = reconstruct(source, release, submission)
+    assert rec.extra == 1
+    assert [p["examiner"] for p in rec.plan].count(True) == 1
+    assert [p for p in rec.plan if p["kind"] == "student" and p.get("examiner")] == []
 
 
 def test_reconstruction_work_is_bounded(monkeypatch):
@@ -32,7 +44,7 @@ def test_reconstruction_work_is_bounded(monkeypatch):
     from autograder import reconstruct as rc
 
     source = tc.source_notebook()
-    sub = corpus.strip_metadata(corpus.fill(nbformat.from_dict(source), square=corpus.SQ_OK, double=corpus.DB_OK))
+    sub = corpus.strip_metadata(corpus.fill(tc.student_version(source), square=corpus.SQ_OK, double=corpus.DB_OK))
     rng = random.Random(0)
     for _ in range(590):  # after the answers (a submission's first 600 cells are read)
         chars = list(tc.DOUBLE)
@@ -40,7 +52,7 @@ def test_reconstruction_work_is_bounded(monkeypatch):
         sub.cells.append(nbformat.v4.new_code_cell("".join(chars)))
     monkeypatch.setattr(rc, "MAX_SIMILARITY_WORK", 10_000_000)  # scaled to the tiny course's short stubs
     started = time.monotonic()
-    rec = rc.reconstruct(source, source, sub)
+    rec = rc.reconstruct(source, tc.student_version(source), sub)
     assert time.monotonic() - started < 120 and any("budget" in note for note in rec.notes)
     assert {p["grade_id"]: p["source"] for p in rec.plan if p["kind"] == "answer"} == {"square": corpus.SQ_OK,
                                                                                     "double": corpus.DB_OK}

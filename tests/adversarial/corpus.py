@@ -330,6 +330,13 @@ def _cases(course):
     cases["forge_fetch_as_library_function"] = (attack(
         forge("callable(value) and getattr(value, '__name__', '') == 'double'", "{'$global': ['os', 'system']}")),
         1, None)
+    # -- examiner-only set-up (issue: nothing to copy): the reference and the hidden expected value are in the
+    # examiner alone. A kernel that searches itself (names, objects, cached source, its whole memory) finds
+    # nothing to call or copy; binding the hidden name itself changes nothing the examiner reads.
+    cases["steal_examiner_only_reference"] = (fill(r, square=SQ_OK, double=steal(tc.EXAMINER_MARKER)), 1, None)
+    cases["steal_control_finds_the_set_up"] = (fill(r, square=SQ_OK, double=steal(tc.SETUP_MARKER)), 2, None)
+    cases["shadow_examiner_only_name"] = (attack(
+        "double_secret_expected = double(np.array([7.25, -1.5]))\ndouble_reference = double\n"), 1, None)
     # The examiner's requests name only what the student bound: a double that turns right when a request names
     # a hidden test's own variables (`_expected`, `_x`) would have known it was being graded by the hidden part.
     cases["probe_requested_names"] = (attack(
@@ -442,6 +449,57 @@ STOPS_READING = (
     "_w._read = _read\n")
 ESCAPING_PACKER = ("import json as _json\nfrom jupyter_client.jsonutil import json_default as _default\n"
                    "get_ipython().kernel.session.pack = lambda o: _json.dumps(o, default=_default).encode()\n")
+
+
+# Looks for the examiner-only cell's reference and expected value in the kernel: names, live objects, the
+# source IPython caches, then every readable heap and anonymous mapping of its own memory. Right only if it
+# found one. The marker is searched for in two halves that this code never joins, so its own text never matches.
+# `steal(tc.SETUP_MARKER)` is the control: the same search finds what the shared set-up holds.
+def steal(marker: str) -> str:
+    return STEAL.replace("@HEAD@", marker[:9]).replace("@TAIL@", marker[9:])
+
+
+STEAL = """import ctypes, gc, linecache
+_HEAD, _TAIL = "@HEAD@".encode(), "@TAIL@".encode()
+def _has_marker(data):
+    at = data.find(_HEAD)
+    while at >= 0:
+        if data[at + len(_HEAD):at + len(_HEAD) + len(_TAIL)] == _TAIL:
+            return True
+        at = data.find(_HEAD, at + 1)
+    return False
+def _leaked():
+    if "double_reference" in globals() or "double_secret_expected" in globals():
+        return "a name"
+    if any(getattr(o, "__name__", "") == "double_reference" for o in gc.get_objects() if callable(o)):
+        return "an object"
+    if any(_has_marker("".join(v[2]).encode()) for v in list(linecache.cache.values()) if len(v) > 2):
+        return "cached source"
+    return _in_memory()
+def _in_memory():
+    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: after setuid /proc/self/mem is root's until this
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or (len(fields) > 5 and not fields[5].startswith("[heap")):
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            tail = b""
+            for at in range(start, end, 1 << 23):  # 8 MiB at a time, overlapping by the marker's length
+                try:
+                    mem.seek(at)
+                    chunk = tail + mem.read(min(1 << 23, end - at))
+                except (OSError, ValueError, OverflowError):
+                    break
+                if _has_marker(chunk):
+                    return "memory"
+                tail = chunk[-64:]
+    return ""
+LEAK = _leaked()
+print("found:", LEAK or "nothing")
+def double(x):
+    return np.asarray(x, dtype=float) * 2 if LEAK else np.asarray(x, dtype=float) + 1
+"""
 
 
 SECRET = "CANARYPASSWORD"  # the grader's environment holds DB_URL=postgresql://grader:CANARYPASSWORD@...

@@ -5,6 +5,7 @@ come first, so an attack in the double exercise that kills the kernel must leave
 test_square's point in place. test_double's last hidden check sends a 1.6 MB array:
 a request over 1 MB, for the kernel that stops reading large requests (corpus).
 """
+import copy
 import shutil
 from pathlib import Path
 
@@ -21,8 +22,15 @@ SETUP = """import numpy as np
 import embedkit as ek
 from embedkit.checks import as_array, assert_close
 DEVICE = ek.setup(seed=0)
-def double_reference(x):  # an instructor reference in the set-up: the examiner's own, never the student's
-    return np.asarray(x, dtype=float) * 2"""
+_note = "SETUP-VISIBLE-" + "MARKER"  # joined at run time: only the set-up's state holds it whole"""
+SETUP_MARKER = "SETUP-VISIBLE-MARKER"
+
+# Examiner-only set-up: the reference and a hidden expected value. They never reach the release, and the
+# student's kernel never runs them (not even in the zygote it forks from): nothing of them is in its memory.
+EXAMINER = """def double_reference(x):  # the examiner's own, never the student's
+    return np.asarray(x, dtype=float) * 2
+double_secret_expected = double_reference(np.array([7.25, -1.5]))  # EXAMINER-ONLY-MARKER"""
+EXAMINER_MARKER = "EXAMINER-ONLY-MARKER"
 
 SQUARE = '''def square(x):
     """Elementwise square of a list or array of numbers; returns an np.ndarray."""
@@ -48,6 +56,7 @@ _got = double(_x)
 _expected = double_reference(_x)  # from _x after the call: a change copied back into _x would move it
 assert_close(_got, _expected, "double of another array")
 assert_close(double(np.array([0.5, -3.0])), [1.0, -6.0], "double_hidden_secret_check of an array")
+assert_close(double(np.array([7.25, -1.5])), double_secret_expected, "double of a third array")
 assert_close(double(np.ones(200_000)), np.full(200_000, 2.0), "double of a large array")
 ### END HIDDEN TESTS"""
 
@@ -66,6 +75,7 @@ def source_notebook():
     cells = [
         new_markdown_cell("# Tiny assignment", metadata=_meta("intro", locked=True)),
         new_code_cell(SETUP, metadata=_meta("setup", locked=True)),
+        new_code_cell(EXAMINER, metadata={**_meta("examiner-setup", locked=True), "tags": ["examiner"]}),
         new_code_cell(SQUARE, metadata=_meta("square", solution=True)),
         new_code_cell(TEST_SQUARE, metadata=_meta("test_square", grade=True, locked=True, points=1)),
         new_markdown_cell("Now double.", metadata=_meta("double-intro", locked=True)),
@@ -76,6 +86,13 @@ def source_notebook():
         cell["id"] = cell.metadata["nbgrader"]["grade_id"]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def student_version(source):
+    """The source as a release shows it, without building one: the examiner-only cells dropped."""
+    nb = nbformat.from_dict(copy.deepcopy(source))
+    nb.cells = [c for c in nb.cells if "examiner" not in c.metadata.get("tags", [])]
     return nb
 
 
