@@ -47,6 +47,7 @@ class Entry:
     source: str | None = None       # the whole answer cell, or
     replace: tuple = ()             # ((old, new), ...) applied to the solution's code
     correct: bool = False           # alternative (must keep full marks) or mutant (must lose points)
+    copycat: bool = False           # generated from what the release shows (autograder.copycats)
 
     def answer(self, solution: str) -> str:
         if self.source is not None:
@@ -70,12 +71,20 @@ def alternative(cell: str, name: str, source: str | None = None, replace=()) -> 
     return Entry(cell, name, source, tuple(tuple(p) for p in replace), correct=True)
 
 
-def catalogue(course: Course, assignment: str) -> list[Entry]:
+def catalogue(course: Course, assignment: str, copycats: bool = False) -> list[Entry]:
+    """The assignment's catalogue entries; with `copycats`, the generated copycat mutants after them."""
     path = course.source / assignment / "mutants.py"
     if not path.is_file():
         return []
     spec = runpy.run_path(str(path))
     entries = list(spec.get("MUTANTS", [])) + list(spec.get("ALTERNATIVES", []))
+    if copycats:
+        from .copycats import for_notebook
+
+        allowed = {tuple(pair) for pair in spec.get("DELEGATIONS", [])}
+        for notebook in course.notebooks(assignment):
+            entries += for_notebook(course.source / assignment / f"{notebook}.ipynb",
+                                    course.release / assignment / f"{notebook}.ipynb", allowed)
     seen = set()
     for e in entries:
         key = (e.cell, e.name)
@@ -277,14 +286,15 @@ class Submission:
 
 
 def graded(course: Course, assignments: list[str], jobs: int = 2, log=print, only: list[str] | None = None,
-           prune: bool = True, compare=None) -> dict[str, list[Outcome]]:
+           prune: bool = True, compare=None, copycats: bool = True) -> dict[str, list[Outcome]]:
     """Grade the catalogue entries of `assignments` (those `only` selects) as submissions with the real
     pipeline (examiner, sandbox).
 
     `prune`: each entry runs only the cells its changed answer cell can reach (autograder.dataflow); its other
     tests take the outcome of the solution itself, graded in full in the same batch. `compare` (a function
     of the entries, such as `stratified`): the entries it picks are also graded in full, as outcomes with
-    `pruned` False beside their pruned ones (see `differences`)."""
+    `pruned` False beside their pruned ones (see `differences`). `copycats`: the generated copycat mutants
+    (autograder.copycats) too."""
     import tempfile
 
     from .executor import Limits
@@ -294,7 +304,7 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print, onl
     with tempfile.TemporaryDirectory(prefix="mutants-") as scratch:
         work = Course(course.root, work=Path(scratch))
         results: dict[str, list[Outcome]] = {a: [] for a in assignments}
-        batch = _submissions(course, work, assignments, only, prune, compare, results)
+        batch = _submissions(course, work, assignments, only, prune, compare, results, copycats)
         log(f"grading {len(batch)} submissions ({sum(s.entry is not None for s in batch.values())} catalogue entries) of "
             f"{', '.join(assignments)} with {jobs} workers ...")
         # A mutant is caught by its first failed test: the cells after it cannot change that verdict.
@@ -312,13 +322,13 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print, onl
 
 
 def _submissions(course: Course, work: Course, assignments: list[str], only, prune: bool, compare,
-                 results: dict[str, list[Outcome]]) -> dict[str, Submission]:
+                 results: dict[str, list[Outcome]], copycats: bool = True) -> dict[str, Submission]:
     """Write the batch under `work`: the solution, then every entry (pruned or not), then the sample in full."""
     from .sample_class import _answers, _fill
 
     batch: dict[str, Submission] = {}
     for assignment in assignments:
-        entries = selected(catalogue(course, assignment), only)
+        entries = selected(catalogue(course, assignment, copycats), only)
         runs = [Submission(assignment, None, False)] + [Submission(assignment, e, prune) for e in entries]
         runs += [Submission(assignment, e, False) for e in compare(entries)] if compare and prune else []
         for notebook in course.notebooks(assignment):
@@ -383,6 +393,8 @@ def differences(outcomes: list[Outcome]) -> list[str]:
 def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
     """Print each entry and the mutation score; returns {"mutation_score", "alternatives_ok", ...}."""
     outcomes = primary(outcomes)
+    copied = [o for o in outcomes if o.entry.copycat]
+    outcomes = [o for o in outcomes if not o.entry.copycat]
     mutants = [o for o in outcomes if not o.entry.correct]
     alts = [o for o in outcomes if o.entry.correct]
     log(f"\n{assignment}: {len(mutants)} mutants, {len(alts)} alternatives")
@@ -406,8 +418,14 @@ def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
     log(f"  mutation score {caught}/{len(mutants)} = {score:.1%}; alternatives at full marks "
         f"{sum(o.ok for o in alts)}/{len(alts)}; caught by the visible tests alone "
         f"{'-' if visible is None else visible}/{len(mutants)}")
+    kept = [o for o in copied if not o.ok]
+    log(f"  copycats (answers that copy or call what the release shows): {len(copied) - len(kept)}/{len(copied)} "
+        "lose points" + "".join(f"\n    KEEPS POINTS {o.entry.cell}: {o.entry.name} "
+                                f"{o.error.strip().splitlines()[-1][:200] if o.error else f'-{o.lost:g}'}"
+                                for o in kept))
     return {"assignment": assignment, "mutants": len(mutants), "caught": caught, "mutation_score": score,
-            "alternatives": len(alts), "alternatives_ok": sum(o.ok for o in alts), "visible": visible}
+            "alternatives": len(alts), "alternatives_ok": sum(o.ok for o in alts), "visible": visible,
+            "copycats": len(copied), "copycats_kept": [o.entry.name for o in kept]}
 
 
 def main(argv=None) -> int:
@@ -434,13 +452,13 @@ def main(argv=None) -> int:
     else:
         outcomes = {}
         for assignment in assignments:
-            entries = selected(catalogue(course, assignment), args.only)
+            entries = selected(catalogue(course, assignment, copycats=True), args.only)
             outcomes[assignment] = quick(course, assignment, entries, jobs=args.jobs)
     status, rows = 0, []
     for assignment in assignments:
         out = report(outcomes[assignment], assignment)
         rows.append(out)
-        if out["mutation_score"] < 0.95 or out["alternatives_ok"] < out["alternatives"]:
+        if out["mutation_score"] < 0.95 or out["alternatives_ok"] < out["alternatives"] or out["copycats_kept"]:
             status = 1
         compared = sum(not o.pruned for o in outcomes[assignment]) if args.compare else 0
         if compared:

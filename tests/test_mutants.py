@@ -7,11 +7,13 @@ set-up forked per submission. An entry runs only the cells its changed answer ce
 (autograder.dataflow); its other tests take the outcome of the solution's own full run in the same batch,
 and a mutant's run stops at its first failed test. A fixed stratified sample (per exercise, its first
 mutant and first alternative) is also graded in full, and must get the same verdicts and points.
+Beside the catalogue, copycat mutants generated from what each release shows outside answer cells
+(autograder.copycats) must all lose points: nothing the student sees computes a graded answer.
 """
 import pytest
 
 from autograder.course import Course
-from autograder.mutants import catalogue, differences, graded, report, setup_changes, stratified
+from autograder.mutants import catalogue, differences, graded, primary, report, setup_changes, stratified
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +41,7 @@ def test_every_assignment_has_a_catalogue():
 def test_tests_catch_mutants_and_pass_alternatives(outcomes, assignment):
     lines = []
     summary = report(outcomes[assignment], assignment, log=lines.append)
-    missed = [o for o in outcomes[assignment] if not o.ok and o.pruned]
+    missed = [o for o in outcomes[assignment] if not o.ok and o.pruned and not o.entry.copycat]
     detail = "\n".join(f"{'alternative' if o.entry.correct else 'mutant'} {o.entry.cell}/{o.entry.name}: "
                        f"-{o.lost:g} {o.error[-300:] if o.error else ''}" for o in missed)
     assert summary["mutation_score"] >= 0.95, f"{assignment}: mutation score {summary['mutation_score']:.1%}\n{detail}"
@@ -48,11 +50,20 @@ def test_tests_catch_mutants_and_pass_alternatives(outcomes, assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_pruning_changes_no_verdict(outcomes, assignment):
-    sample = stratified(catalogue(COURSE, assignment))
+    sample = stratified(catalogue(COURSE, assignment, copycats=True))
     full = [o for o in outcomes[assignment] if not o.pruned]
     assert len(full) == len(sample) and {o.entry.cell for o in full} == {e.cell for e in sample}
     assert not any(o.error for o in full), [o.error[-300:] for o in full if o.error]
     assert differences(outcomes[assignment]) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_copycat_loses_points(outcomes, assignment):
+    """An answer that copies or calls a function, method or object the release shows never keeps full marks."""
+    copied = [o for o in primary(outcomes[assignment]) if o.entry.copycat]
+    assert copied, f"{assignment}: no copycat was generated"
+    kept = [f"{o.entry.cell}: {o.entry.name} {o.error[-200:] if o.error else 'full marks'}" for o in copied if not o.ok]
+    assert not kept, f"{assignment}: {len(kept)} of {len(copied)} copycats keep full marks:\n" + "\n".join(kept)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
