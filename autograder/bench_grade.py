@@ -4,7 +4,8 @@ The class has N students cycling through the sample answers (solution, classic
 mistake, blank). Stock nbgrader runs in a child process (`nbgrader autograde` over
 the whole assignment, one student after the other); the pipeline runs with JOBS
 Dask workers. Both get the same per-cell timeout. Prints both wall times, the
-ratio, peak memory, and where the pipeline's time goes (kernel start vs cells).
+ratio, peak memory, and where the pipeline's time goes (kernel start vs cells). Stock nbgrader's
+submissions get the examiner-only cells back (it has nowhere else to run them).
 """
 import json
 import os
@@ -15,9 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 
 from .course import Course
+from .reconstruct import is_examiner, nbg
 from .sample_class import build_sample_class
 
 
@@ -33,6 +36,22 @@ def make_class(course: Course, assignment: str, students: int) -> list[str]:
     for template in ("alice", "bob", "carol"):
         shutil.rmtree(course.submitted / template)
     return names
+
+
+def with_examiner_cells(course: Course, assignment: str) -> None:
+    """Stock nbgrader has no examiner: it runs the examiner-only cells in the student's kernel, so each of its
+    submissions gets them back, after the shared set-up (where the source has them), to grade the same tests."""
+    for notebook in course.notebooks(assignment):
+        source = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
+        hidden = [cell for cell in source.cells if is_examiner(cell)]
+        if not hidden:
+            continue
+        before = nbg(source.cells[source.cells.index(hidden[0]) - 1]).get("grade_id")
+        for path in course.submitted.glob(f"*/{assignment}/{notebook}.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            at = next((i + 1 for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == before), len(nb.cells))
+            nb.cells[at:at] = [nbformat.from_dict(cell) for cell in hidden]
+            nbformat.write(nb, path)
 
 
 def _stock(root: Path, work: Path, assignment: str) -> dict:
@@ -103,6 +122,7 @@ def bench_grade(root: Path, assignments: list[str] | None = None, students: int 
                 f"{out['other_s']:.1f} (+ set-up {out['setup_s']:.1f} s once per worker)")
             if stock:
                 make_class(theirs, assignment, students)
+                with_examiner_cells(theirs, assignment)
                 out["stock"] = _stock(root, theirs.work, assignment)
                 out["ratio"] = out["stock"]["wall_s"] / wall
                 a = grades(ours).set_index("student").score.sort_index()

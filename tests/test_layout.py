@@ -77,3 +77,17 @@ def test_a_hidden_test_may_read_examiner_only_names():
 def test_the_release_refuses_a_breach(tmp_path):
     with pytest.raises(ReleaseError, match="examiner-only cells misplaced"):
         tc.make_course(tmp_path, source=_variant(BREACHES["an answer reads it"][0]))
+
+
+def test_stock_nbgrader_gets_the_examiner_only_cells_back_for_the_benchmark(tmp_path):
+    """`make bench-grade` runs stock nbgrader, which has no examiner: its submissions hold those cells again."""
+    from autograder.bench_grade import with_examiner_cells
+
+    course = tc.make_course(tmp_path)
+    release = tc.release_notebook(course)
+    assert "examiner-setup" not in [c.metadata.get("nbgrader", {}).get("grade_id") for c in release.cells]
+    tc.submit(course, "s000", release)
+    with_examiner_cells(course, tc.ASSIGNMENT)
+    nb = nbformat.read(course.submitted / "s000" / tc.ASSIGNMENT / f"{tc.NOTEBOOK}.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    assert ids.index("examiner-setup") == ids.index("setup") + 1
