@@ -4,7 +4,7 @@ It holds the plumbing that is not what the course teaches: choosing a device,
 seeding, finding models and data offline, and keeping output quiet while a
 notebook is graded. Everything students are there to learn, they write.
 """
-from .quiet import is_grading, quiet
+from .quiet import is_grading, new_head, quiet, quiet_library_bars
 from .device import get_device
 from .seed import seed_everything
 from .models import ModelNotAvailable, resolve_model, load_sentence_model, load_hf_model
@@ -16,19 +16,21 @@ from . import checks
 from .claims import claim
 
 __all__ = [
-    "setup", "is_grading", "quiet", "get_device", "seed_everything",
+    "setup", "is_grading", "quiet", "new_head", "get_device", "seed_everything",
     "ModelNotAvailable", "resolve_model", "load_sentence_model", "load_hf_model",
     "GloVe", "load_glove", "data_path", "google_analogies", "progress", "checks", "claim", "configure_plotly",
 ]
 
 
 def setup(seed: int = 0, device: str | None = None):
-    """The first call of every notebook: quiet when graded, seeded, plotly set up, and the device to use.
+    """The first call of every notebook: quiet when graded, no library bar for each model load or save, seeded,
+    plotly set up, and the device to use.
 
     Returns the torch.device chosen from `device` or the DEVICE environment setting.
     """
     if is_grading():
         quiet()
+    quiet_library_bars()
     seed_everything(seed)
     configure_plotly()
     return get_device(device)

@@ -180,6 +180,43 @@ def test_interactive_mode_shows_progress():
     assert "3/3" in proc.stderr, "progress bars should show outside grading"
 
 
+def test_setup_turns_off_only_the_named_library_bars():
+    from tqdm.auto import tqdm
+    from transformers.utils import logging as hf_logging
+
+    ek.setup()
+    with hf_logging.tqdm(range(3), desc="Loading weights") as bar:
+        assert bar.disable
+    with tqdm(range(3), desc="Computing widget examples") as bar:
+        assert bar.disable
+    if not ek.is_grading():  # quiet() turns every bar off while grading
+        with tqdm(range(3), desc="Downloading") as bar:
+            assert not bar.disable
+
+
+def _load_report(*rows):
+    table = "Key               | Status  | \n------------------+---------+-\n" + "\n".join(f"{k} | {s} | " for k, s in rows)
+    return f"BertForSequenceClassification LOAD REPORT from: /model\n{table}\n\nNotes:\n- MISSING:\tnewly initialized"
+
+
+@pytest.mark.parametrize("rows,shown", [
+    ([("classifier.weight", "MISSING"), ("classifier.bias", "MISSING")], False),
+    ([("classifier.weight", "MISSING"), ("bert.pooler.dense.weight", "MISSING")], True),
+    ([("classifier.weight", "MISSING"), ("cls.predictions.bias", "UNEXPECTED")], True),
+])
+def test_new_head_drops_only_the_report_of_the_new_head(caplog, rows, shown):
+    import logging
+
+    logger = logging.getLogger("transformers.modeling_utils")
+    with caplog.at_level(logging.WARNING, logger="transformers.modeling_utils"):
+        with ek.new_head():
+            logger.warning(_load_report(*rows))
+        logger.warning("after the block")
+    messages = [r.getMessage() for r in caplog.records]
+    assert ("LOAD REPORT" in "".join(messages)) == shown
+    assert "after the block" in messages
+
+
 # --- checks used by the notebooks' tests --------------------------------------------------------------------
 
 class AlwaysEqual:

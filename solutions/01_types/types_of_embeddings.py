@@ -394,7 +394,8 @@ for _A, _B, _what in [(np.vstack([np.zeros(5), A_h[:2]]), B_h, "a zero row in A"
                       (A_h, np.vstack([B_h[:1], np.zeros(5), B_h[1:]]), "a zero row in B")]:
     with calling(f"cosine_matrix with {_what}"):
         _Sz = as_array(cosine_matrix(_A, _B), f"cosine_matrix with {_what}", shape=(len(_A), len(_B)))
-    _exp = np.nan_to_num(_A @ _B.T / np.outer(np.linalg.norm(_A, axis=1), np.linalg.norm(_B, axis=1)))
+    _norms = np.outer(np.linalg.norm(_A, axis=1), np.linalg.norm(_B, axis=1))
+    _exp = np.divide(_A @ _B.T, _norms, out=np.zeros(_norms.shape), where=_norms > 0)  # 0.0 for a zero row
     assert not np.isnan(_Sz).any(), f"cosine_matrix with {_what} returned nan; define its similarities as 0.0"
     assert_close(_Sz, _exp, f"cosine_matrix with {_what}", hint="a zero row gives 0.0, every other entry its cosine", reveal=False)
 assert_close(np.diag(as_array(cosine_matrix(A_h, A_h), "cosine_matrix(A, A)", shape=(6, 6))), np.ones(6), "self-similarity on the diagonal",

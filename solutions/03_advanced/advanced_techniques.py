@@ -88,7 +88,7 @@ print("device:", DEVICE)
 # The libraries of the exercises, imported once here: they take a few seconds.
 import datasets, sentence_transformers, sklearn.decomposition, sklearn.manifold, umap  # noqa: E401,F401
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.models import StaticEmbedding
+from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 from sentence_transformers.util import semantic_search
 
 scratch_dir = tempfile.mkdtemp(prefix="advanced-")  # models saved by this notebook go here
@@ -220,7 +220,7 @@ import copy
 
 from datasets import Dataset
 from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-from sentence_transformers.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
 
 train_subset = [train_triplets[i] for i in np.random.default_rng(0).permutation(len(train_triplets))[:128]]
 mat_dims = [384, 128, 64, 32]
@@ -416,8 +416,8 @@ assert full == [(q, text_of[p]) for q, p in zip(train_queries.text, train_querie
 # %% nbgrader={"grade": false, "grade_id": "finetune", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-from sentence_transformers.evaluation import InformationRetrievalEvaluator
-from sentence_transformers.losses import MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
 
 def make_evaluator(queries, passages, split):
@@ -876,7 +876,7 @@ def matryoshka_mnrl(anchors, positives, negatives, dims, weights=None, scale=20.
 # to 16-384 coordinates (your `truncate` of part 3) and searched with the test questions.
 
 # %%
-tokens = lambda i: base_model.tokenize([t[i] for t in train_subset[:32]])  # noqa: E731  column i of the batch
+tokens = lambda i: base_model.preprocess([t[i] for t in train_subset[:32]])  # noqa: E731  column i of the batch
 library_loss = MatryoshkaLoss(base_model, MultipleNegativesRankingLoss(base_model), matryoshka_dims=mat_dims)
 with torch.no_grad():
     want_loss = float(library_loss([tokens(i) for i in range(3)], None))
@@ -911,7 +911,7 @@ ek.claim("at the full 384 coordinates the Matryoshka model is worse, beyond the 
 
 # %% nbgrader={"grade": true, "grade_id": "test_matryoshka", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 from embedkit.checks import value_and_grad
-from sentence_transformers.losses import MatryoshkaLoss, MultipleNegativesRankingLoss  # the library's, as the reference
+from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss  # the library's, as the reference
 
 
 def ref_matryoshka(a, p, n, dims, weights=None, scale=20.0):  # the formula above, in float64
@@ -932,7 +932,7 @@ assert_close(got, ref_matryoshka(a_t, p_t, n_t, [6, 2]), "matryoshka_mnrl(4 trip
 # Against the library: sentence-transformers' MatryoshkaLoss(MultipleNegativesRankingLoss) on the tiny model's embeddings.
 toy_batch = [("kbs build stuck", "Kestrel: builds.", "Marlin: quotas."), ("mdp perms", "Marlin: access.", "Heron: access."),
              ("hgw latency", "Heron: latency.", "Kestrel: latency.")]
-toy_tokens = lambda i: tiny_untrained.tokenize([t[i] for t in toy_batch])  # noqa: E731
+toy_tokens = lambda i: tiny_untrained.preprocess([t[i] for t in toy_batch])  # noqa: E731
 with torch.no_grad():
     lib_loss = float(MatryoshkaLoss(tiny_untrained, MultipleNegativesRankingLoss(tiny_untrained), [16, 8, 4])(
         [toy_tokens(i) for i in range(3)], None))

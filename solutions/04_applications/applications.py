@@ -236,6 +236,7 @@ import sqlite_vec
 from datasets import Dataset
 from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
 from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+from sentence_transformers.cross_encoder.modules import Transformer
 
 _by_kind = {}
 for _q in QUERIES:
@@ -248,8 +249,12 @@ for q in RERANK_TRAIN:
     RERANK_PAIRS.append((q["query"], P_TEXTS[P_IDS.index(q["relevant"][0])], 1.0))
     _neg = next(j for j in DENSE_TOP[_row[q["qid"]]] if P_IDS[j] not in QRELS[q["qid"]])
     RERANK_PAIRS.append((q["query"], P_TEXTS[_neg], 0.0))
-# all-MiniLM-L6-v2's encoder with a fresh one-logit head: the input is "[CLS] query [SEP] passage [SEP]".
-reranker = CrossEncoder(ek.resolve_model(), num_labels=1, max_length=96, device=str(DEVICE))
+# all-MiniLM-L6-v2's encoder with a fresh one-logit head: the input is "[CLS] query [SEP] passage [SEP]". The head is
+# new, so its weights are missing from the checkpoint (ek.new_head keeps transformers from reporting that).
+with ek.new_head():
+    reranker = CrossEncoder(modules=[Transformer(ek.resolve_model(), transformer_task="sequence-classification",
+                                                 config_kwargs={"num_labels": 1}, processor_kwargs={"model_max_length": 96})],
+                            device=str(DEVICE))
 RERANK_TRAIN_LOSS = CrossEncoderTrainer(
     model=reranker, loss=BinaryCrossEntropyLoss(reranker),
     train_dataset=Dataset.from_dict({"query": [p[0] for p in RERANK_PAIRS], "passage": [p[1] for p in RERANK_PAIRS],
@@ -1720,8 +1725,14 @@ sil_c = as_array([scores_c[k] for k in range(2, 8)], "silhouette scores", shape=
 assert np.all((sil_c >= -1) & (sil_c <= 1)), "silhouette scores lie in [-1, 1]: return silhouette_score's value"
 assert_close(scores_c[int(kc)], sil_c.max(), "the chosen k has the highest silhouette", reveal=False)
 assert_close(adjusted_rand_score(yc, labels_c), 1.0, "labels of the chosen k (well-separated blobs)", atol=1e-9, reveal=False)
-# equal silhouettes: two distinct points, each repeated, so every k finds the same two groups (silhouette 1.0)
-k_tie, _, sc_tie = choose_k(np.repeat([[0.0, 0.0], [4.0, 1.0]], [6, 5], axis=0), [4, 2, 3], seed=0)
+# equal silhouettes: two distinct points, each repeated, so every k finds the same two groups (silhouette 1.0);
+# k-means warns that it found fewer distinct clusters than k, which is the point here
+import warnings
+from sklearn.exceptions import ConvergenceWarning
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Number of distinct clusters", category=ConvergenceWarning)
+    k_tie, _, sc_tie = choose_k(np.repeat([[0.0, 0.0], [4.0, 1.0]], [6, 5], axis=0), [4, 2, 3], seed=0)
 assert int(k_tie) == 4, ("choose_k where every candidate k gives the same silhouette: of equal silhouettes the FIRST "
                          "candidate wins")
 # overlapping, unequal blobs where the seed and the details matter: compare with the reference fits
