@@ -7,8 +7,14 @@ retention, configuration, decommissioning). One passage per (system, problem), t
 written the way people type into a help channel: acronyms, slang, error codes, never the codename. A general
 model can match the problem but not tell which system a query is about; the jargon is what fine-tuning learns.
 
-Split by passage (each query goes with its passage, so nothing leaks): a Latin-square assignment gives every
-system 6 train, 2 dev and 2 test passages and spreads every problem over all three splits.
+Split by passage (each query goes with its passage, so no test question or test article is trained on): a
+Latin-square assignment gives every system 6 train, 2 dev and 2 test passages and spreads every problem over all
+three splits. The three query templates of a problem are shared by all 16 systems, though, so a `test` question is
+nearly always a training question with another acronym in it (84 of the 96 are, word for word; the other 12 differ
+in one slot word, the system's kind of thing). `test` measures the *seen templates* case. A second test split,
+`test_new`, asks about the same 32 test articles with three NEW templates per problem that no train, dev or test
+question uses (NEW_TEMPLATES): the held-out templates case, the new wording a real user brings. Its rows come after
+the original 480, drawn from their own seeded stream, so the original rows are unchanged.
 
 Run with the course's venv python: `python data/make_helpdesk.py` (seeded, rewrites both files identically).
 """
@@ -89,6 +95,29 @@ PROBLEMS = {
         ["shut down our {A} stuff", "decommission old {A} {things}", "how to delete unused {A} resources"]),
 }
 
+# Three more query templates per problem, used ONLY for the `test_new` split (never in train, dev or test): the same
+# problems asked in other words. Slots as above.
+NEW_TEMPLATES = {
+    "access": ["permission denied when i push to {A}, which role do i need", "onboarding a new hire, how do they get into {A}",
+               "my {A} writes are rejected, missing some permission?"],
+    "stuck": ["{A} {thing} queued for ages and never starts", "my {A} {thing} won't leave pending",
+              "{A} waiting on a worker for half an hour"],
+    "quota": ["{A} says we are over our daily limit", "request a capacity bump for {A}",
+              "{A} rejecting new {things}, did we run out of quota"],
+    "token": ["401 from {A} after the weekend", "{A} service credentials need renewing", "our {A} key stopped working"],
+    "latency": ["{A} responses take seconds now", "why is {A} so laggy right now", "{A} timing out under load"],
+    "rollback": ["undo yesterday's {A} release", "{A} change broke prod, restore the previous version",
+                 "go back to the old {A} version"],
+    "incident": ["{A} outage, who is on call", "escalate a {A} problem to the owning team",
+                 "{A} totally broken, we need an incident bridge"],
+    "retention": ["my {A} {things} disappeared after a while", "{A} auto-deleting data, can we stop it",
+                  "how long before {A} purges old {things}"],
+    "config": ["which file controls the {A} settings", "{A} yaml change not taking effect",
+               "where do i change {A} options"],
+    "decommission": ["retire our {A} {things}", "tear down {A} resources we no longer use",
+                     "sunset an old {A} {thing}"],
+}
+
 
 def main():
     rng = random.Random(SEED)
@@ -112,12 +141,24 @@ def main():
                 queries.append({"qid": f"q{len(queries):03d}", "split": split, "pid": pid,
                                 "text": qt.format(A=a, thing=thing, things=things)})
     rng.shuffle(queries)
+    new_rng = random.Random(SEED + 1)  # its own stream: the rows above stay exactly as they were
+    by_name = {system[0]: system for system in SYSTEMS}
+    new_queries = []
+    for passage in passages:
+        if passage["split"] != "test":
+            continue
+        _, acr, thing, things = by_name[passage["system"]][:4]
+        for qt in NEW_TEMPLATES[passage["topic"]]:
+            a = acr if new_rng.random() < 0.7 else acr.lower()
+            new_queries.append({"split": "test_new", "pid": passage["pid"], "text": qt.format(A=a, thing=thing, things=things)})
+    new_rng.shuffle(new_queries)
+    queries += [{"qid": f"q{len(queries) + i:03d}", **row} for i, row in enumerate(new_queries)]
     for name, rows in (("helpdesk_passages.csv", passages), ("helpdesk_queries.csv", queries)):
         with open(HERE / name, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-    print(f"{len(passages)} passages, {len(queries)} queries")
+    print(f"{len(passages)} passages, {len(queries)} queries ({len(new_queries)} of them test_new)")
 
 
 if __name__ == "__main__":
