@@ -604,6 +604,7 @@ def neutralise(W, direction):
         "    scores = np.asarray(query_emb, dtype=np.float64) @ np.asarray(passage_emb, dtype=np.float64).T\n"
         "    scores[np.arange(len(scores)), np.asarray(positive, dtype=np.int64)] = -np.inf\n"
         '    return np.argsort(-scores, axis=1, kind="stable")[:, :k]',
+        "    from sentence_transformers.util import semantic_search  # the Setup no longer imports it\n"
         "    hits = semantic_search(torch.as_tensor(np.asarray(query_emb, dtype=np.float32)),\n"
         "                           torch.as_tensor(np.asarray(passage_emb, dtype=np.float32)), top_k=k + 1)\n"
         '    return np.array([[h["corpus_id"] for h in hit if h["corpus_id"] != p][:k] for hit, p in zip(hits, positive)])')]),
