@@ -28,3 +28,17 @@ def test_generated_data_is_reproducible(generator, tmp_path):
     assert written, f"{generator.name} wrote nothing next to itself"
     stale = [p.name for p in written if not (DATA / p.name).is_file() or not filecmp.cmp(p, DATA / p.name, shallow=False)]
     assert not stale, f"data/ differs from what {generator.name} generates: {stale}; rerun it and commit"
+
+
+INSTRUCTOR_GENERATORS = sorted((DATA.parent / "solutions").glob("*/instructor/make_*.py"))
+
+
+@pytest.mark.parametrize("generator", INSTRUCTOR_GENERATORS, ids=[g.name for g in INSTRUCTOR_GENERATORS])
+def test_instructor_generated_data_is_reproducible(generator, tmp_path):
+    """A generator kept with the instructor's sources (its recipes are graded answers) writes into the folder it is
+    given; what it writes there must equal the committed files in data/."""
+    subprocess.run([sys.executable, str(generator), str(tmp_path)], check=True, timeout=300)
+    written = [p for p in tmp_path.iterdir() if p.is_file()]
+    assert written, f"{generator.name} wrote nothing"
+    stale = [p.name for p in written if not (DATA / p.name).is_file() or not filecmp.cmp(p, DATA / p.name, shallow=False)]
+    assert not stale, f"data/ differs from what {generator.name} generates: {stale}; rerun it and commit"
