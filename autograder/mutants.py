@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import runpy
 import sys
 import time
