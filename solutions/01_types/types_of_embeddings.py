@@ -167,12 +167,18 @@ print(f"{len(analogies)} analogies, {len(polysemy)} polysemy sentences, {len(sts
 
 # %% nbgrader={"grade": false, "grade_id": "setup-baselines", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Baselines for sections 6 and 7 (instructor code, independent of your answers).
+# The [CLS] baseline: sentence_model's own transformer (the same weights as `minilm`) followed by sentence-transformers'
+# Pooling module in "cls" mode instead of the model's mean pooling.
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Pooling
+
+cls_model = SentenceTransformer(modules=[sentence_model[0], Pooling(sentence_model.get_embedding_dimension(), pooling_mode="cls")],
+                                device=str(DEVICE))
+
+
 def cls_encode(sentences):
     """The [CLS] token's last hidden state, scaled to unit length: a sentence vector this model was NOT trained to give."""
-    batch = tokenizer(list(sentences), padding=True, truncation=True, return_tensors="pt").to(minilm.device)
-    with torch.no_grad():
-        cls = minilm(**batch).last_hidden_state[:, 0]
-    return torch.nn.functional.normalize(cls, dim=-1).cpu().numpy()
+    return cls_model.encode(list(sentences), normalize_embeddings=True)
 
 
 def glove_average(sentences):
@@ -215,6 +221,49 @@ sts_reference = np.sum(sentence_model.encode(list(sts.sentence1), normalize_embe
                        * sentence_model.encode(list(sts.sentence2), normalize_embeddings=True), axis=1)
 # Section 6: the GloVe average of each polysemy sentence (a static baseline that sees the context words).
 polysemy_glove = glove_average(polysemy.sentence)
+
+
+# %% tags=["examiner"] nbgrader={"grade": false, "grade_id": "ref-minilm", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Examiner-only (never in the release, never run in the student's kernel): what the hidden tests of sections 3, 6 and 7
+# compare with, computed once per grading worker instead of once per submission.
+def _ref_last_states(sentences, model):
+    """sentence -> (its tokens' character spans, the model's last hidden states), encoded with [CLS]/[SEP]."""
+    found = {}
+    for sentence in sentences:
+        enc = tokenizer(sentence, return_offsets_mapping=True, return_tensors="pt")
+        spans = enc.pop("offset_mapping")[0].tolist()
+        with torch.no_grad():
+            found[sentence] = spans, model(**enc.to(model.device)).last_hidden_state[0].cpu().numpy()
+    return found
+
+
+# Section 6 (test_contextual): the hidden sentences through minilm, and one through tiny_encoder.
+REF_CONTEXT_STATES = {
+    "minilm": _ref_last_states(["Word embeddings changed NLP, and embeddings are everywhere.", "Bats fly at night; this bat is asleep.",
+                                "Spring came early, and the spring in the clock broke.", "Embeddings, embeddings everywhere.",
+                                "The crane, a bird, stood still.", "Embeddingology is not embedding."], minilm),
+    "tiny": _ref_last_states(["We sat on the bank of the river."], tiny_encoder)}
+
+# Section 7 (test_encode): the hidden inputs, sentence_model's vectors of them, and masked mean pooling over tiny_encoder.
+REF_ENCODE_INPUTS = {"mixed": ["word " * 40 + "end.", "Hi.", "A medium length sentence about rivers and banks.", "x"] * 3,
+                     "very long": ["tokens " * 300 + "and a different ending for this one.", "a short one."]}
+REF_ENCODE = {"mixed": sentence_model.encode(REF_ENCODE_INPUTS["mixed"], normalize_embeddings=True),
+              "mixed, first 3": sentence_model.encode(REF_ENCODE_INPUTS["mixed"][:3], normalize_embeddings=True),
+              "very long": sentence_model.encode(REF_ENCODE_INPUTS["very long"], normalize_embeddings=True)}
+_ref_batch = tokenizer(REF_ENCODE_INPUTS["mixed"][:5], padding=True, truncation=True, max_length=256,
+                       return_tensors="pt").to(tiny_encoder.device)
+with torch.no_grad():
+    _ref_states = tiny_encoder(**_ref_batch).last_hidden_state
+_ref_mask = _ref_batch["attention_mask"].unsqueeze(-1).to(_ref_states.dtype)
+REF_ENCODE["tiny, mixed first 5"] = torch.nn.functional.normalize((_ref_states * _ref_mask).sum(dim=1) / _ref_mask.sum(dim=1),
+                                                                  dim=-1).cpu().numpy()
+
+# Section 3 (test_glove_neighbors): the 8 nearest neighbours of a GloVe word by cosine (float64), itself left out.
+_ref_V = np.asarray(vectors, dtype=np.float64)
+_ref_sims = _ref_V @ _ref_V[words.index("paris")] / np.linalg.norm(_ref_V, axis=1) / np.linalg.norm(_ref_V[words.index("paris")])
+_ref_sims[words.index("paris")] = -np.inf
+REF_NEIGHBOURS = {"paris": [words[j] for j in np.argsort(-_ref_sims)[:8]]}
+del _ref_V, _ref_sims, _ref_batch, _ref_states, _ref_mask
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "lookup-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -529,11 +578,7 @@ assert_sequence_equal(nearest_neighbors("king", words, vectors, k=3), ["prince",
                       reveal=False)
 assert_sequence_equal(nearest_neighbors("the", words, vectors, k=2), ["which", "part"],
                       "nearest_neighbors of words[0], the first word of the vocabulary", reveal=False)
-_i = words.index("paris")
-_V = np.asarray(vectors, dtype=np.float64)
-_sims = _V @ _V[_i] / np.linalg.norm(_V, axis=1) / np.linalg.norm(_V[_i])
-_sims[_i] = -np.inf
-assert_sequence_equal(nearest_neighbors("paris", words, vectors, k=8), [words[j] for j in np.argsort(-_sims)[:8]],
+assert_sequence_equal(nearest_neighbors("paris", words, vectors, k=8), REF_NEIGHBOURS["paris"],
                       "nearest_neighbors of a GloVe word with k > 3", hint="most similar first: sort the k best by decreasing cosine",
                       reveal=False)
 ### END HIDDEN TESTS
@@ -1223,12 +1268,10 @@ v_river = contextual_word_vector("We sat on the bank of the river.", "bank", tok
 v_loan = contextual_word_vector("The bank refused my loan.", "bank", tokenizer, minilm)
 assert _cos(v_money, v_loan) > _cos(v_money, v_river), "two money senses of 'bank' should be closer than money vs river"
 ### BEGIN HIDDEN TESTS
-def _reference(sentence, start, end, model=minilm):
-    """Mean last hidden state of the tokens inside sentence[start:end], the sentence encoded with [CLS]/[SEP]."""
-    enc = tokenizer(sentence, return_offsets_mapping=True, return_tensors="pt")
-    spans = enc.pop("offset_mapping")[0].tolist()
-    with torch.no_grad():
-        h = model(**enc.to(model.device)).last_hidden_state[0].cpu().numpy()
+def _reference(sentence, start, end, model="minilm"):
+    """Mean last hidden state of the tokens inside sentence[start:end], the sentence encoded with [CLS]/[SEP]
+    (its states computed once by the examiner-only set-up, REF_CONTEXT_STATES)."""
+    spans, h = REF_CONTEXT_STATES[model][sentence]
     return h[[i for i, (a, b) in enumerate(spans) if b > a and a >= start and b <= end]].mean(axis=0)
 
 for _s, _w, _start, _what, _hint in [
@@ -1253,7 +1296,7 @@ with calling("contextual_word_vector(sentence, word, tokenizer, tiny_encoder)"):
     _got = as_array(contextual_word_vector(_s, "bank", tokenizer, tiny_encoder),
                     "contextual_word_vector(sentence, word, tokenizer, tiny_encoder) (hidden size 32: run the model you are given)",
                     shape=(32,))
-assert_close(_got, _reference(_s, 14, 18, model=tiny_encoder), "contextual_word_vector(sentence, word, tokenizer, tiny_encoder)",
+assert_close(_got, _reference(_s, 14, 18, model="tiny"), "contextual_word_vector(sentence, word, tokenizer, tiny_encoder)",
              rtol=1e-4, atol=1e-4, hint="run the `model` argument, not the Setup's minilm; its hidden size is model.config.hidden_size",
              reveal=False)
 ### END HIDDEN TESTS
@@ -1428,25 +1471,21 @@ assert_close(np.linalg.norm(_mine, axis=1), np.ones(3), "row norms of encode(...
 assert_close(_mine, sentence_model.encode(_sents, normalize_embeddings=True), "encode vs SentenceTransformer.encode", atol=1e-5, rtol=0,
              hint="tokenize WITH [CLS]/[SEP], padding=True; mask the padding in the mean; keep the input order")
 ### BEGIN HIDDEN TESTS
-_long = ["word " * 40 + "end.", "Hi.", "A medium length sentence about rivers and banks.", "x"] * 3
+_long = REF_ENCODE_INPUTS["mixed"]  # the hidden inputs and sentence_model's vectors of them: examiner-only set-up
 with calling("encode of mixed-length sentences in batches, the last one partial"):
     _got = as_array(encode(_long, tokenizer, minilm, batch_size=5), "encode of mixed-length sentences in batches", shape=(12, 384))
-assert_close(_got, sentence_model.encode(_long, normalize_embeddings=True),
+assert_close(_got, REF_ENCODE["mixed"],
              "encode on batches of 5 mixed-length sentences (the last batch partial)", atol=1e-5, rtol=0,
              hint="every batch, the partial last one included; mask the padding; rows in input order", reveal=False)
-assert_close(encode(_long[:3], tokenizer, minilm, batch_size=1), sentence_model.encode(_long[:3], normalize_embeddings=True),
+assert_close(encode(_long[:3], tokenizer, minilm, batch_size=1), REF_ENCODE["mixed, first 3"],
              "encode with batch_size=1", atol=1e-5, rtol=0, reveal=False)
-_very_long = ["tokens " * 300 + "and a different ending for this one.", "a short one."]
+_very_long = REF_ENCODE_INPUTS["very long"]
 with calling("encode of a text longer than 256 tokens"):
     _got = as_array(encode(_very_long, tokenizer, minilm), "encode of a text longer than 256 tokens", shape=(2, 384))
-assert_close(_got, sentence_model.encode(_very_long, normalize_embeddings=True), "encode of a text longer than 256 tokens",
+assert_close(_got, REF_ENCODE["very long"], "encode of a text longer than 256 tokens",
              atol=1e-5, rtol=0, hint="truncate to max_length=256 tokens like the sentence model (special tokens included)", reveal=False)
 # Another encoder (tiny_encoder from Setup: random weights, hidden size 32): encode must run the model it is given.
-_batch = tokenizer(_long[:5], padding=True, truncation=True, max_length=256, return_tensors="pt").to(tiny_encoder.device)
-with torch.no_grad():
-    _states = tiny_encoder(**_batch).last_hidden_state
-_mask = _batch["attention_mask"].unsqueeze(-1).to(_states.dtype)
-_expected = torch.nn.functional.normalize((_states * _mask).sum(dim=1) / _mask.sum(dim=1), dim=-1).cpu().numpy()
+_expected = REF_ENCODE["tiny, mixed first 5"]  # masked mean pooling of tiny_encoder's states of _long[:5]
 with calling("encode(sentences, tokenizer, tiny_encoder, batch_size=2)"):
     _got = as_array(encode(_long[:5], tokenizer, tiny_encoder, batch_size=2),
                     "encode(sentences, tokenizer, tiny_encoder, batch_size=2) (hidden size 32: run the model you are given)",
