@@ -124,7 +124,7 @@ def _serve(sock: socket.socket, setup, handover: int, run_examiner) -> None:
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the zygote's request pipe and reply pipe are not ours
         os.dup2(2, 1)
         statuses: dict[int, int] = {}
-        signal.signal(signal.SIGCHLD, lambda *_: _reap(statuses))
+        signal.signal(signal.SIGCHLD, lambda *_: reap_children(statuses))
         cells = json.loads(os.pread(handover, os.fstat(handover).st_size, 0))
         first = len(setup.outputs)
         setup.run(cells)
@@ -138,7 +138,7 @@ def _serve(sock: socket.socket, setup, handover: int, run_examiner) -> None:
             if request.get("op") == "spawn" and len(fds) == 2:
                 _send(sock, {"pid": _fork_examiner(sock, setup, request["spec"], fds, run_examiner)})
             elif request.get("op") == "status":
-                _reap(statuses)
+                reap_children(statuses)
                 _send(sock, {"status": statuses.pop(request.get("pid"), None)})
             else:
                 for fd in fds:
@@ -160,7 +160,8 @@ def _fork_examiner(sock: socket.socket, setup, spec: dict, fds: list[int], run_e
     return pid
 
 
-def _reap(statuses: dict[int, int]) -> None:
+def reap_children(statuses: dict[int, int]) -> None:
+    """Collect every child that has ended, without blocking: pid -> its wait status into `statuses`."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)

@@ -48,7 +48,7 @@ import psutil
 from embedkit.quiet import QUIET_ENV as LIBRARY_QUIET_ENV
 
 from . import examiner_setup, leftovers, rootfs
-from .examiner_setup import ExaminerSetup
+from .examiner_setup import ExaminerSetup, reap_children
 from .rootfs import CLONE_NEWPID, allowed_paths
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -438,14 +438,7 @@ def _zygote_main() -> None:
     examiners: ExaminerSetup | None = None   # where examiners fork from when the notebook has examiner-only cells
 
     def reap(*_):
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            statuses[pid] = status
+        reap_children(statuses)
 
     signal.signal(signal.SIGCHLD, reap)
     out = sys.stdout
