@@ -452,8 +452,8 @@ ESCAPING_PACKER = ("import json as _json\nfrom jupyter_client.jsonutil import js
 
 
 # Looks for the examiner-only cell's reference and expected value in the kernel: names, live objects, the
-# source IPython caches, then every readable heap and anonymous mapping of its own memory. Right only if it
-# found one. The marker is searched for in two halves that this code never joins, so its own text never matches.
+# source IPython caches, every descriptor it holds (the set-up's hand-over file among them, were it inherited),
+# then every readable heap and anonymous mapping of its memory. Right only if it found one. The marker is searched for in two halves that this code never joins, so its own text never matches.
 # `steal(tc.SETUP_MARKER)` is the control: the same search finds what the shared set-up holds.
 def steal(marker: str) -> str:
     return STEAL.replace("@HEAD@", marker[:9]).replace("@TAIL@", marker[9:])
@@ -475,7 +475,16 @@ def _leaked():
         return "an object"
     if any(_has_marker("".join(v[2]).encode()) for v in list(linecache.cache.values()) if len(v) > 2):
         return "cached source"
-    return _in_memory()
+    return _in_descriptors() or _in_memory()
+def _in_descriptors():  # the set-up's hand-over file, or any other descriptor the kernel inherited
+    import os
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if _has_marker(os.pread(int(fd), 1 << 20, 0)):
+                return "a descriptor"
+        except OSError:
+            pass
+    return ""
 def _in_memory():
     ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: after setuid /proc/self/mem is root's until this
     with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
