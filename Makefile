@@ -32,7 +32,7 @@ help:
 	@echo "make lab     JupyterLab with nbgrader's extensions on this course (localhost only)"
 	@echo "make bench   wall time and peak memory of every solution notebook"
 	@echo "make bench-grade  stock nbgrader autograde vs this pipeline on a generated class (STUDENTS=20)"
-	@echo "make mutants mutation testing: each catalogue entry graded (only what it can reach runs); prints mutation scores"
+	@echo "make mutants mutation testing: each catalogue entry graded (only the tests it can reach, and what they need, run); prints mutation scores"
 	@echo "             (ASSIGNMENT=..., FULL=1 runs every cell, COMPARE=sample|all also grades entries in full and diffs)"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean   remove grading output and caches (keeps $(VENV))"
@@ -104,6 +104,6 @@ clean:
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
 # Mutation testing: every catalogue entry (solutions/<a>/mutants.py) graded by the real grader, running only the
-# cells its changed answer cell can reach (autograder.dataflow); FULL=1 runs them all.
+# tests its changed answer cell can reach and the cells they need (autograder.dataflow); FULL=1 runs them all.
 mutants: student
 	$(OFFLINE) $(BIN)/python -m autograder.mutants --grade $(if $(FULL),--full) $(if $(COMPARE),--compare $(COMPARE)) $(ASSIGNMENT)

@@ -3,8 +3,8 @@
 Two questions are answered from the instructor's source (never by running anything):
 
 - which names a test cell takes from the student's kernel (`student_names`, for the examiner's requests);
-- which cells one changed answer cell can affect, and which cells those need (`reach`, for mutation testing:
-  the other cells keep the instructor's solution's outcome and need not run).
+- which tests one changed answer cell can affect, and which cells those need (`reach`, for mutation testing:
+  the other tests keep the instructor's solution's outcome, and cells no such test needs do not run).
 
 The analysis is conservative. A cell that reads a name may have changed the object behind it in place, a test
 that takes a name from the kernel may have changed that object through its handle, and a cell that reaches
@@ -122,6 +122,8 @@ class Effects:
     kills: set[str] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)
     others: set[str] = field(default_factory=set)   # names it binds otherwise than by importing
+    functions: set[str] = field(default_factory=set)  # names it binds only by a plain `def` (see _plain_functions)
+    stored_on: set[str] = field(default_factory=set)  # names whose attributes or items it sets or deletes
     dynamic: bool = False
 
 
@@ -140,7 +142,39 @@ def effects(source: str) -> Effects:
         _statements(tree.body, out.kills, out)
     except (SyntaxError, ValueError):  # top-level await and the like: nothing is known
         return Effects(dynamic=True)
+    out.stored_on = {node.value.id for node in ast.walk(tree) if isinstance(node, (ast.Attribute, ast.Subscript))
+                     and isinstance(node.ctx, (ast.Store, ast.Del)) and isinstance(node.value, ast.Name)}
+    plain = _functions(tree.body, plain=True)
+    out.functions = plain - (out.binds - plain) - _functions(tree.body, plain=False)
     return out
+
+
+def _functions(statements: list[ast.stmt], plain: bool) -> set[str]:
+    """The module-level names `statements` bind by a plain `def` (`plain`), or by any other def. A plain def's
+    function object no call can change: it has no decorator (which may return anything) and its defaults are
+    constants or names (a list or a call as a default is state that every call may change)."""
+    out: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defaults = statement.args.defaults + [d for d in statement.args.kw_defaults if d is not None]
+            if (not statement.decorator_list and all(map(_fixed, defaults))) == plain:
+                out.add(statement.name)
+        elif not isinstance(statement, ast.ClassDef):
+            for field_ in ("body", "orelse", "finalbody", "handlers"):
+                out |= _functions(getattr(statement, field_, []), plain)
+    return out
+
+
+def _fixed(default: ast.expr) -> bool:
+    """A default value no call can change in place: a constant, a name, a dotted name, or a tuple of them (a
+    name's object is followed as the name itself)."""
+    if isinstance(default, ast.Tuple):
+        return all(map(_fixed, default.elts))
+    if isinstance(default, ast.UnaryOp):
+        return isinstance(default.operand, ast.Constant)
+    while isinstance(default, ast.Attribute):
+        default = default.value
+    return isinstance(default, (ast.Constant, ast.Name))
 
 
 def _statements(statements: list[ast.stmt], killed: set[str], out: Effects) -> None:
@@ -238,7 +272,7 @@ def _is_dynamic(tree: ast.Module) -> bool:
     return False
 
 
-# -- which cells one changed cell can reach ---------------------------------------------------------------------
+# -- which tests one changed cell can reach, and which cells they need -----------------------------------------------
 
 # Names IPython itself rebinds between cells (the last outputs and inputs): reading one reads another cell's result.
 _IPYTHON_NAMES = frozenset({"_", "__", "___", "In", "Out", "_oh", "_ih", "_dh", "_ii", "_iii"})
@@ -260,6 +294,10 @@ class _Flow:
         # The set-up's objects are taken as read-only for the solution's cells (a check in the suite holds the
         # course to it): only rebinding one changes what later cells see.
         self.shared = set().union(*(e.binds for e in self.effects[:setup_count])) & self.names
+        # A plain function (dataflow._functions) never changes in place, so reading one changes nothing; what
+        # its body reads still can (followed through `held`). Unless some cell sets an attribute on it.
+        self.frozen = set().union(*(e.functions for e in self.effects)) - set().union(
+            *(e.binds - e.functions for e in self.effects), *(e.stored_on for e in self.effects))
         self.touches = self._touches()
 
     def dynamic(self) -> bool:
@@ -278,7 +316,7 @@ class _Flow:
         out = []
         for i, e in enumerate(self.effects):
             reads = self.kernel_reads(i)
-            out.append(_closure(reads, held))
+            out.append(_closure(reads, held) - self.frozen)
             if self.kinds[i] == "test" or i < self.setup_count:
                 continue
             for name in e.binds & self.names:
@@ -305,6 +343,13 @@ class _Flow:
             else:
                 kernel -= e.kills
         return affected
+
+    def graded(self, changed: int) -> set[int]:
+        """The cells to run for a change of cell `changed`: the tests it can affect, and every cell they need
+        (and the changed cell itself). A cell it affects that no such test needs (a plot, a printed table)
+        cannot change a verdict and is left out."""
+        tests = {i for i in self.forward(changed) if self.kinds[i] == "test"}
+        return self.backward(tests | {changed})
 
     def backward(self, cells: set[int]) -> set[int]:
         """`cells` and every earlier cell after the set-up that may have bound or changed what they read."""
@@ -386,7 +431,8 @@ def _merged(cell: dict) -> Effects:
     two = effects(cell["reference"])
     return Effects(reads=one.reads | two.reads, binds=one.binds | two.binds, kills=one.kills & two.kills,
                    imports=one.imports | two.imports, others=one.others | two.others,
-                   dynamic=one.dynamic or two.dynamic)
+                   functions=(one.functions | two.functions) - (one.binds - one.functions) - (two.binds - two.functions),
+                   stored_on=one.stored_on | two.stored_on, dynamic=one.dynamic or two.dynamic)
 
 
 def _suffix_unions(cells: list[int], reads) -> dict[int, set[str]]:
@@ -413,14 +459,15 @@ def reach(cells: list[dict], setup_count: int, changed: int) -> set[int] | None:
 
     `cells`: the code cells in order, each {"kind", "source", "reference"} (reference: the instructor's
     version); the first `setup_count` are the set-up, which always runs and is not listed. The answer: the
-    cells whose run may differ (the changed cell, what reads what it changed, on either side) and every
-    earlier cell those need. Every other cell would run exactly as in the solution's own run, so its tests
-    keep that run's outcome. None: the analysis cannot tell (a cell reaches names dynamically): run them all.
+    tests whose run may differ (they read what the changed cell changed, directly or through other cells, on
+    either side), the changed cell, and every earlier cell those need. Every other test would run exactly as in
+    the solution's own run, so it keeps that run's outcome; a cell no such test needs cannot change a verdict.
+    None: the analysis cannot tell (a cell reaches names dynamically): run them all.
     """
     flow = _Flow(cells, setup_count)
     if flow.dynamic() or changed < setup_count:
         return None
-    return flow.backward(flow.forward(changed))
+    return flow.graded(changed)
 
 
 def schedule(cells: list[dict], setup_count: int, changed: int) -> list[int] | None:
@@ -428,4 +475,4 @@ def schedule(cells: list[dict], setup_count: int, changed: int) -> list[int] | N
     flow = _Flow(cells, setup_count)
     if flow.dynamic() or changed < setup_count:
         return None
-    return flow.schedule(flow.backward(flow.forward(changed)), changed)
+    return flow.schedule(flow.graded(changed), changed)

@@ -289,8 +289,8 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print, onl
     """Grade the catalogue entries of `assignments` (those `only` selects) as submissions with the real
     pipeline (examiner, sandbox).
 
-    `prune`: each entry runs only the cells its changed answer cell can reach (autograder.dataflow); its other
-    tests take the outcome of the solution itself, graded in full in the same batch. `compare` (a function
+    `prune`: each entry runs only the tests its changed answer cell can reach, and the cells they need
+    (autograder.dataflow); its other tests take the outcome of the solution itself, graded in full in the same batch. `compare` (a function
     of the entries, such as `stratified`): the entries it picks are also graded in full, as outcomes with
     `pruned` False beside their pruned ones (see `differences`). `copycats`: the generated copycat mutants
     (autograder.copycats) too."""

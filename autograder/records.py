@@ -28,7 +28,7 @@ class Task:
     env: dict = field(default_factory=dict)
     preload_models: bool = True
     # Mutation testing: the grade_id of the one answer cell in which this submission differs from the
-    # instructor's solution. Only the cells it can reach run (autograder.dataflow.reach); the others are
+    # instructor's solution. Only the tests it can reach and the cells they need run (autograder.dataflow.reach); the others are
     # "skipped" and their tests keep the solution's outcome. None: every cell runs (every real submission).
     changed_cell: str | None = None
 

@@ -90,8 +90,8 @@ def _graded(files: NotebookFiles, task: Task, limits: Limits) -> NotebookResult:
 
 
 def _reached(plan: list[dict], changed_cell: str | None) -> list[int] | None:
-    """Mutation testing: the indices of the cells that cell `changed_cell` can reach, in the order to run
-    them (autograder.dataflow.schedule); None: run every cell."""
+    """Mutation testing: the indices of the tests that cell `changed_cell` can reach and of the cells they need,
+    in the order to run them (autograder.dataflow.schedule); None: run every cell."""
     code = [c for c in plan if c["cell_type"] == "code"]
     position = next((i for i, c in enumerate(code) if c.get("grade_id") == changed_cell), None)
     if changed_cell is None or position is None:

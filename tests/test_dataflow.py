@@ -31,9 +31,37 @@ TWO_EXERCISES = notebook(
 )
 
 
-def test_a_change_reaches_its_readers_and_nothing_else():
-    assert reach(TWO_EXERCISES, 1, 4) == {4, 5, 6}
-    assert reach(TWO_EXERCISES, 1, 1) == {1, 2, 3}
+def test_a_change_reaches_the_tests_that_read_it_and_nothing_else():
+    assert reach(TWO_EXERCISES, 1, 4) == {4, 6}  # cell 5 reads shift, but no test reads what it makes
+    assert reach(TWO_EXERCISES, 1, 1) == {1, 3}
+
+
+def test_a_cell_the_change_reaches_runs_when_a_test_needs_it():
+    cells = notebook(
+        ("answer", "def scale(x):\n    return 2 * x\n"),     # 1
+        ("student", "fig = scale(data)\nfig\n"),               # 2: a picture: no test reads it
+        ("student", "scaled = scale(data)\n"),                 # 3
+        ("test", "assert scaled.sum() == 30\n"),               # 4: reads what cell 3 made of the change
+    )
+    assert reach(cells, 1, 1) == {1, 3, 4}
+
+
+@pytest.mark.parametrize("definition, frozen", [
+    ("def sim(x):\n    return x * 2\n", True),
+    ("def sim(x, scale=2, axes=(0, -1), dtype=np.float32):\n    return x * scale\n", True),
+    ("def sim(x, seen=[]):\n    seen.append(x)\n    return x * len(seen)\n", False),  # state every call changes
+    ("@functools.lru_cache\ndef sim(x):\n    return x * 2\n", False),                # a decorator may return anything
+    ("def sim(x):\n    return x * 2\nsim.calls = 0\n", False),                      # an attribute set on it
+])
+def test_reading_a_plain_function_never_changes_it(definition, frozen):
+    cells = notebook(
+        ("answer", definition),                                   # 1
+        ("student", "table = [sim(v) for v in data]\n"),         # 2
+        ("student", "table.sort()\nprint(table)\n"),             # 3: may change table in place, and what it holds
+        ("answer", "def g(x):\n    return sim(x) + 1\n"),       # 4: the changed cell
+        ("test", "assert g(1) == 3\n"),                          # 5
+    )
+    assert reach(cells, 1, 4) == ({1, 4, 5} if frozen else {1, 2, 3, 4, 5})
 
 
 def test_cells_that_a_reached_cell_reads_run_too():
@@ -63,7 +91,7 @@ def test_a_rebinding_ends_the_dependency():
         ("student", "value = 5\n"),                              # 3: rebinds value, reads nothing changed
         ("test", "assert value == 5\n"),                         # 4
     )
-    assert reach(cells, 1, 1) == {1, 2}
+    assert reach(cells, 1, 1) == {1}  # the test reads value, which cell 3 rebinds to what f cannot change
 
 
 def test_a_test_that_calls_through_a_handle_may_change_the_kernel_object():
@@ -74,8 +102,9 @@ def test_a_test_that_calls_through_a_handle_may_change_the_kernel_object():
         ("test", "store.add(1)\nassert len(store.items) == 1\n"),                      # 3
         ("answer", "def count(s):\n    return len(s.items)\n"),                       # 4
         ("student", "n = count(store)\n"),                                             # 5
+        ("test", "assert n == 1\n"),                                                  # 6
     )
-    assert reach(cells, 1, 4) == {1, 2, 3, 4, 5}
+    assert reach(cells, 1, 4) == {1, 2, 3, 4, 5, 6}
 
 
 def test_the_examiners_own_bindings_link_tests():
@@ -91,10 +120,11 @@ def test_the_examiners_own_bindings_link_tests():
 def test_a_mutant_that_changes_a_set_up_object_reaches_its_readers():
     cells = notebook(
         ("answer", "def normalise():\n    return data / 2\n"),   # 1
-        ("student", "print(data.sum())\n"),                        # 2: reads the set-up's data
+        ("student", "total = data.sum()\n"),                        # 2: reads the set-up's data
         ("test", "assert data.sum() == 15\n"),                     # 3: the examiner's own copy
+        ("test", "assert total == 15\n"),                          # 4: the kernel's
     )
-    assert reach(changed(cells, 1, "def normalise():\n    data /= 2\n    return data\n"), 1, 1) == {1, 2}
+    assert reach(changed(cells, 1, "def normalise():\n    data /= 2\n    return data\n"), 1, 1) == {1, 2, 4}
 
 
 @pytest.mark.parametrize("source", [
@@ -131,8 +161,9 @@ def test_a_cell_only_later_cells_need_runs_just_before_them():
         ("test", "assert f(1) == 1\n"),                          # 3: a wrong f stops here, before cell 1 runs
         ("student", "other = 1\n"),                              # 4: not reached
         ("student", "both = f(slow)\n"),                         # 5: needs cell 1
+        ("test", "assert both.sum() == 21\n"),                  # 6
     )
-    assert schedule(cells, 1, 2) == [2, 3, 1, 5]
+    assert schedule(cells, 1, 2) == [2, 3, 1, 5, 6]
 
 
 def test_a_cell_runs_before_one_that_changes_what_it_reads():
@@ -142,6 +173,7 @@ def test_a_cell_runs_before_one_that_changes_what_it_reads():
         ("student", "helper = f\n"),                             # 3: rebinds what cell 1 reads
         ("test", "assert helper(1) == 1\n"),                     # 4: needs cell 3, which must wait for cell 1
         ("student", "both = f(slow)\n"),                         # 5
+        ("test", "assert both.sum() == 21\n"),                  # 6
     )
     order = schedule(cells, 1, 2)
-    assert sorted(order) == [1, 2, 3, 4, 5] and order.index(1) < order.index(3) < order.index(4)
+    assert sorted(order) == [1, 2, 3, 4, 5, 6] and order.index(1) < order.index(3) < order.index(4)

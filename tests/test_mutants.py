@@ -3,8 +3,8 @@
 Each entry of solutions/<assignment>/mutants.py replaces one answer cell of the perfect submission.
 The hidden and visible tests must take points from at least 95% of the wrong answers (mutants) and
 leave every correct alternative at full marks. Every entry runs (no sampling), in one batch with the
-set-up forked per submission. An entry runs only the cells its changed answer cell can reach
-(autograder.dataflow); its other tests take the outcome of the solution's own full run in the same batch,
+set-up forked per submission. An entry runs only the tests its changed answer cell can reach and the
+cells they need (autograder.dataflow); its other tests take the outcome of the solution's own full run in the same batch,
 and a mutant's run stops at its first failed test. A fixed stratified sample (per exercise, its first
 mutant and first alternative) is also graded in full, and must get the same verdicts and points.
 Beside the catalogue, copycat mutants generated from what each release shows outside answer cells
