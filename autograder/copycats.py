@@ -1,7 +1,7 @@
 """Copycat mutants: answers that copy or delegate to what the student notebook shows outside answer cells.
 
 A release notebook must hold nothing a graded answer can call or copy (AUTHORING.md). For every graded
-function (a top-level `def` in an answer cell) this generates wrong-by-construction answers built from what
+function (a top-level `def` in an answer cell, or a public method of a class defined there) this generates wrong-by-construction answers built from what
 the student sees outside answer cells (the set-up, locked and demo cells, the visible part of tests):
 
 - every function defined there whose name shares a word with the graded function's (`sgns_loss_reference`
@@ -42,12 +42,18 @@ _WORD = re.compile(r"[a-z]{4,}")
 
 @dataclass(frozen=True)
 class Graded:
-    """A graded function: its answer cell, name, positional and keyword-only parameters, docstring."""
+    """A graded function: its answer cell, name, positional and keyword-only parameters (a method's without
+    `self`), docstring, and the class it is a method of ("" for a function)."""
     cell: str
     name: str
     params: tuple[str, ...]
     kwonly: tuple[str, ...]
     doc: str
+    owner: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.owner}.{self.name}" if self.owner else self.name
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,12 @@ def generate(source_nb, release_nb, allowed: set[tuple[str, str]] = frozenset())
     shown = _shown(release_nb)
     entries: list[Entry] = []
     seen: set[tuple[str, str]] = set()
-    for fn in graded.values():
+    for fn in graded:
         for callee in shown:
             if (fn.name, callee.call) in allowed or callee.call == fn.name or not _fits(fn, callee):
                 continue
-            for label, wrap in _adapters(fn.doc):
-                name = f"copycat: {fn.name} -> {callee.call} ({label})"
+            for label, wrap in _adapters(fn.doc)[:1 if fn.owner else None]:  # a method's result is its object's
+                name = f"copycat: {fn.label} -> {callee.call} ({label})"
                 if (fn.cell, name) in seen:
                     continue
                 seen.add((fn.cell, name))
@@ -81,18 +87,20 @@ def generate(source_nb, release_nb, allowed: set[tuple[str, str]] = frozenset())
     return entries
 
 
-def _graded(source_nb) -> dict[str, Graded]:
-    out = {}
+def _graded(source_nb) -> list[Graded]:
+    """The public functions and methods the answer cells define."""
+    out = []
     for cell in source_nb.cells:
         if cell.cell_type != "code" or role(cell) != "answer":
             continue
         tree = _tree(solution_code(cell.source))
         for node in tree.body if tree else []:
-            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
-                args = node.args
-                out[node.name] = Graded(cell.metadata["nbgrader"]["grade_id"], node.name,
-                                        tuple(a.arg for a in args.posonlyargs + args.args),
-                                        tuple(a.arg for a in args.kwonlyargs), ast.get_docstring(node) or "")
+            owner, defs = (node.name, node.body) if isinstance(node, ast.ClassDef) else ("", [node])
+            for fn in defs:
+                if isinstance(fn, ast.FunctionDef) and not fn.name.startswith("_"):
+                    params = tuple(a.arg for a in fn.args.posonlyargs + fn.args.args)[1 if owner else 0:]
+                    out.append(Graded(cell.metadata["nbgrader"]["grade_id"], fn.name, params,
+                                      tuple(a.arg for a in fn.args.kwonlyargs), ast.get_docstring(fn) or "", owner))
     return out
 
 
@@ -106,7 +114,9 @@ def _shown(release_nb) -> list[Shown]:
         tree = _tree(code)
         if tree is None:
             continue
-        called = frozenset(n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
+        calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        called = frozenset(f.id if isinstance(f, ast.Name) else f.attr for f in calls
+                           if isinstance(f, (ast.Name, ast.Attribute)))  # `index.search(...)`: the method search
         beside = called if role(cell) == "test" else frozenset()
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
@@ -152,7 +162,10 @@ def _answer(source_nb, fn: Graded, callee: Shown, wrap: str) -> str | None:
     """The solution's answer cell with `fn`'s body replaced by a call of `callee` (copied in first, if a def)."""
     cell = next(c for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == fn.cell)
     code = solution_code(cell.source)
-    node = next(n for n in _tree(code).body if isinstance(n, ast.FunctionDef) and n.name == fn.name)
+    scope = _tree(code).body
+    if fn.owner:
+        scope = next(n.body for n in scope if isinstance(n, ast.ClassDef) and n.name == fn.owner)
+    node = next(n for n in scope if isinstance(n, ast.FunctionDef) and n.name == fn.name)
     if not node.body or node.body[0].lineno == node.lineno:  # a one-line def: nothing to cut at a line
         return None
     lines = code.splitlines()
