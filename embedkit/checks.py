@@ -72,6 +72,61 @@ def assert_scalar(value, name: str = "result") -> float:
     return float(array.reshape(()))
 
 
+def assert_returns(value, promise: str, name: str = "result"):
+    """Assert `value` is what a docstring promises and return it. `promise`: a container, "list", "ndarray" or
+    "tensor", after an optional kind of element: "float", "int", "str" or an exact dtype ("float32", "int64",
+    "int8", "uint8"), as in "float32 ndarray", "int tensor", "str list". The message names the promise and what
+    came back, never a value.
+    """
+    *kind, container = promise.split()
+    kind = kind[0] if kind else ""
+    if container == "list":
+        ok = isinstance(value, list) and all(_is_kind(x, kind) for x in value)
+    elif container == "ndarray":
+        ok = isinstance(value, np.ndarray) and _dtype_is(value.dtype, kind)
+    elif container == "tensor":
+        ok = type(value).__module__.split(".")[0] == "torch" and hasattr(value, "is_floating_point") and \
+            _tensor_is(value, kind)
+    else:
+        raise ValueError(f"unknown container {container!r} in {promise!r}")
+    if not ok:
+        what = {"list": "list", "ndarray": "numpy array", "tensor": "torch tensor"}[container]
+        raise AssertionError(f"{name} should return a {what}{' of ' + kind if kind else ''} (the docstring says so); "
+                             f"got {_described(value)}")
+    return value
+
+
+def _dtype_is(dtype: np.dtype, kind: str) -> bool:
+    if kind in ("float", "int"):
+        return np.issubdtype(dtype, np.floating if kind == "float" else np.integer)
+    return kind == "" or dtype == np.dtype(kind)
+
+
+def _tensor_is(tensor, kind: str) -> bool:
+    if kind == "float":
+        return tensor.is_floating_point()
+    if kind == "int":
+        return not (tensor.is_floating_point() or tensor.is_complex()) and str(tensor.dtype) != "torch.bool"
+    return kind == "" or str(tensor.dtype) == f"torch.{kind}"
+
+
+def _is_kind(item, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(item, str)
+    if kind in ("int", "float"):
+        return isinstance(item, numbers.Integral if kind == "int" else numbers.Real) and not isinstance(item, bool)
+    return kind == ""
+
+
+def _described(value) -> str:
+    kind = type(value).__name__
+    if hasattr(value, "dtype"):
+        return f"{kind} of dtype {value.dtype}"
+    if isinstance(value, list) and value:
+        return f"a list of {', '.join(sorted({type(x).__name__ for x in value}))}"
+    return kind
+
+
 def assert_sequence_equal(actual, expected, name: str = "result", hint: str = "", reveal: bool = True):
     """Assert two sequences of plain values (strings, ints) are equal element by element.
 

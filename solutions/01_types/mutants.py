@@ -832,3 +832,13 @@ def text_to_image_precision(text_vectors, text_labels, image_vectors, image_labe
     return float(np.mean(np.asarray(image_labels)[top] == np.asarray(text_labels)[:, None]))
 '''),
 ]
+
+# -- return types the docstrings promise (issue 25: a value in the wrong container once kept full marks) ---------
+MUTANTS += [
+    mutant("glove_neighbors", "nearest_neighbors returns a numpy array of str, not a list",
+           replace=[("    return [words[i] for i in best]", "    return np.array(words)[np.asarray(best)]")]),
+    mutant("one_hot", "one_hot of ints, not floats", replace=[("out = np.zeros((len(ids), vocab_size), dtype=np.float32)",
+                                                              "out = np.zeros((len(ids), vocab_size), dtype=np.int64)")]),
+    mutant("sentence", "encode returns float64", replace=[("    return np.concatenate(out)",
+                                                           "    return np.concatenate(out).astype(np.float64)")]),
+]

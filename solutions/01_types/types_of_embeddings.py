@@ -84,7 +84,7 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
 import embedkit as ek
-from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal, call_tracking
+from embedkit.checks import as_array, assert_close, assert_returns, assert_scalar, assert_sequence_equal, call_tracking
 
 DEVICE = ek.setup(seed=0)  # DEVICE=cpu|cuda|auto in the environment picks the device
 torch.set_num_threads(1)  # tiny batches: one CPU thread is fastest, and parallel notebooks do not fight over cores
@@ -324,7 +324,9 @@ _r = np.random.default_rng(1)
 _E = _r.normal(size=(50, 7))
 _ids = [3, 3, 49, 0, 17]  # repeated ids and both ends of the range
 with calling("one_hot of a numpy array of ids with repeats and both ends of the range"):
-    _onehot = as_array(one_hot(np.array(_ids), 50), "one_hot of ids with repeats and both ends of the range", shape=(5, 50))
+    _onehot = one_hot(np.array(_ids), 50)
+assert_returns(_onehot, "float ndarray", "one_hot of a numpy array of ids")
+_onehot = as_array(_onehot, "one_hot of ids with repeats and both ends of the range", shape=(5, 50))
 assert_close(_onehot.sum(axis=1), np.ones(5), "row sums of one_hot of ids with repeats",
              hint="exactly one 1 per row, repeated ids included", reveal=False)
 assert_close(_onehot @ _E, _E[_ids], "one_hot(ids, vocab_size) @ E", rtol=1e-6, hint="row k needs its 1 at column ids[k]",
@@ -565,6 +567,7 @@ _tv = np.array([[4.0, 2.0], [1.0, -3.0], [4.0, 2.0], [1.0, 1.0], [-2.0, 1.0], [3
 with calling("nearest_neighbors on a toy vocabulary"):
     _call = call_tracking(nearest_neighbors, "q", _tw, _tv, k=4)
 _nn = _call.value
+assert_returns(_nn, "str list", "nearest_neighbors on a toy vocabulary")
 assert_sequence_equal(_nn, ["twin", "z", "x", "c"], "nearest_neighbors on a toy vocabulary where an earlier word has exactly the query's vector",
                       hint="leave out the query by its index (not 'the top hit', not every word with cosine 1); most similar first",
                       reveal=False)
@@ -1473,7 +1476,9 @@ assert_close(_mine, sentence_model.encode(_sents, normalize_embeddings=True), "e
 ### BEGIN HIDDEN TESTS
 _long = REF_ENCODE_INPUTS["mixed"]  # the hidden inputs and sentence_model's vectors of them: examiner-only set-up
 with calling("encode of mixed-length sentences in batches, the last one partial"):
-    _got = as_array(encode(_long, tokenizer, minilm, batch_size=5), "encode of mixed-length sentences in batches", shape=(12, 384))
+    _got = encode(_long, tokenizer, minilm, batch_size=5)
+assert_returns(_got, "float32 ndarray", "encode of mixed-length sentences")
+_got = as_array(_got, "encode of mixed-length sentences in batches", shape=(12, 384))
 assert_close(_got, REF_ENCODE["mixed"],
              "encode on batches of 5 mixed-length sentences (the last batch partial)", atol=1e-5, rtol=0,
              hint="every batch, the partial last one included; mask the padding; rows in input order", reveal=False)

@@ -80,7 +80,7 @@ from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
 import embedkit as ek
-from embedkit.checks import as_array, assert_close, assert_scalar, assert_sequence_equal, call_tracking, value_and_grad
+from embedkit.checks import as_array, assert_close, assert_returns, assert_scalar, assert_sequence_equal, call_tracking, value_and_grad
 
 DEVICE = ek.setup(seed=0)  # DEVICE=cpu|cuda|auto in the environment picks the device
 torch.set_num_threads(1)  # tiny models: extra threads only wait for each other (and for other notebooks)
@@ -289,6 +289,7 @@ probe_noise_real = torch.tensor([0.3, 0.2, 0.15, 0.1, 0.1, 0.05, 0.05, 0.05], dt
 probe_sgns_static = probe_skipgram(1)                                    # trained with lr = 0
 probe_sgns_student = probe_skipgram(2)
 probe_sgns_twin_a, probe_sgns_twin_b = probe_skipgram(3), probe_skipgram(3)
+probe_sgns_adam = probe_skipgram(4)
 
 
 def probe_bag(seed):
@@ -388,6 +389,25 @@ def reference_run(model, k, batch_size, lr, generator):
 with torch.random.fork_rng():
     _skipgram_2 = probe_skipgram(2)
 sgns_want_run = reference_run(_skipgram_2, 2, 128, 0.05, torch.Generator().manual_seed(23))
+
+
+def adam_reference(model, pairs, k, epochs, lr):
+    """train_sgns with one batch per epoch (every pair in it: the shuffle cannot matter), every negative word 7."""
+    optimizer, out = torch.optim.Adam(model.parameters(), lr=lr), []
+    for _ in range(epochs):
+        vc, uo, un = model.center(pairs[:, 0]), model.context(pairs[:, 1]), model.context(torch.full((len(pairs), k), 7))
+        loss = -(F.logsigmoid((vc * uo).sum(1)) + F.logsigmoid(-torch.einsum("bkd,bd->bk", un, vc)).sum(1)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        out.append(loss.item())
+    return out
+
+
+adam_pairs = torch.tensor([[5, 6]] * 40 + [[1, 2]] * 40 + [[3, 4]] * 40)
+with torch.random.fork_rng():
+    _skipgram_4 = probe_skipgram(4)
+sgns_want_adam = adam_reference(_skipgram_4, adam_pairs, 2, 5, 0.05)  # a new Adam per epoch: 1% off by epoch 5
 
 
 def reference_contrastive(enc_a, enc_b, xa, xb, epochs, batch_size, temperature, lr, generator):
@@ -529,6 +549,8 @@ assert_close(keep_probabilities([90, 9, 1], t=0.05), [np.sqrt(0.05 / 0.9), np.sq
 ### BEGIN HIDDEN TESTS
 corpus_h = [["zebra", "yak", "zebra"], ["yak", "ant", "emu", "emu"], ["ant", "zebra", "fox"]]
 w_h, c_h = build_vocab(corpus_h, min_count=2)
+assert_returns(w_h, "str list", "build_vocab's words")
+assert_returns(c_h, "int ndarray", "build_vocab's counts (how many times each word occurs)")
 assert_sequence_equal(w_h, ["zebra", "ant", "emu", "yak"], "build_vocab(min_count=2)",
                       hint="keep words seen at least min_count times (>=), sort by count then alphabetically", reveal=False)
 assert_close(c_h, [3, 2, 2, 2], "counts with min_count=2", reveal=False)
@@ -702,6 +724,7 @@ neg_v = as_array(sample_negatives(torch.tensor([0.6, 0.3, 0.1]), pos_v, 2, torch
 assert not (neg_v == 0).any(), (f"{int((neg_v == 0).sum())} of 6000 negatives equal their row's positive (word 0): "
                                 "a noise word equal to the true context must be redrawn")
 ### BEGIN HIDDEN TESTS
+assert_returns(noise_distribution(np.array([3, 1])), "float tensor", "noise_distribution (what sample_negatives draws from)")
 assert_close(noise_distribution(np.array([1, 2, 3, 4]), power=1.0), [0.1, 0.2, 0.3, 0.4], "noise_distribution(power=1)", reveal=False)
 assert_close(noise_distribution([10, 10], power=0.75), [0.5, 0.5], "noise_distribution of equal counts", reveal=False)
 assert_close(noise_distribution(np.array([5.0, 1.0, 2.0], dtype=np.float32)), np.array([5, 1, 2]) ** 0.75 / (np.array([5, 1, 2]) ** 0.75).sum(),
@@ -874,7 +897,8 @@ def sgns_loss_and_grads(v_c, u_o, U_neg):
     v_c: np.ndarray (d,), the center vector.   u_o: np.ndarray (d,), the true context's vector.
     U_neg: np.ndarray (K, d), the negatives' context vectors (K >= 1; a word drawn twice has two rows).
     Returns: (loss, grad_v_c, grad_u_o, grad_U_neg): a float and float64 arrays of shapes (d,), (d,), (K, d)
-      (also (1, d) when K = 1), with loss = -log sigma(u_o.v_c) - sum_k log sigma(-u_k.v_c).
+      (also (1, d) when K = 1), with loss = -log sigma(u_o.v_c) - sum_k log sigma(-u_k.v_c). All finite for any
+      scores, +-1000 included: part 3's stable form of log sigma holds in numpy too (np.logaddexp).
     """
     ### BEGIN SOLUTION
     v_c, u_o, U_neg = (np.asarray(x, dtype=np.float64) for x in (v_c, u_o, U_neg))
@@ -948,6 +972,13 @@ for d_h, k_h, what_h in ((4, 1, "one negative"), (7, 5, "several negatives"), (3
     for name, got, w in zip(("grad_v_c", "grad_u_o", "grad_U_neg"), out[1:], want[1:]):
         assert_close(got, w, f"{name} with {what_h}", rtol=1e-7, atol=1e-10,
                      hint="apply the chain rule term by term: which terms of J contain this vector?; float64", reveal=False)
+v_x, u_x, U_x = np.array([40.0, 0.0, 1.0]), np.array([-30.0, 0.0, 0.0]), np.array([[30.0, 0.0, 0.0], [-1.0, 2.0, 0.0]])
+out_x, want_x = sgns_loss_and_grads(v_x, u_x, U_x), autograd_sgns(v_x, u_x, U_x)  # scores -1200, 1200 and -40
+assert_close(assert_scalar(out_x[0], "loss for scores of +-1200"), want_x[0], "loss for scores of +-1200", rtol=1e-8,
+             hint="-log(sigmoid(x)) overflows once exp(-x) does: write -log sigma(x) as np.logaddexp(0, -x)", reveal=False)
+for name, got, w in zip(("grad_v_c", "grad_u_o", "grad_U_neg"), out_x[1:], want_x[1:]):
+    assert_close(got, w, f"{name} for scores of +-1200", rtol=1e-7, atol=1e-10,
+                 hint="sigma of a large score is 0 or 1: every gradient stays finite", reveal=False)
 same = np.stack([U_g[0], U_g[0]])
 _, gv2, _, gU2 = sgns_loss_and_grads(v_g, u_g, same)
 assert_close(gU2, autograd_sgns(v_g, u_g, same)[3], "gradients of a negative drawn twice (two rows)", rtol=1e-8, reveal=False)
@@ -1179,6 +1210,9 @@ got_run = train_sgns(probe_sgns_student, probe_pairs, probe_noise_7, 2, 1, 128, 
 assert_close(got_run, sgns_want_run, "train_sgns with lr > 0 against a reference run", rtol=2e-4, atol=1e-6,
              hint="one Adam over model.parameters() created once; per batch zero_grad, backward, step; record loss.item() before the step",
                  reveal=False)
+got_adam = train_sgns(probe_sgns_adam, adam_pairs, probe_noise_7, 2, 5, len(adam_pairs), 0.05, torch.Generator().manual_seed(26))
+assert_close(got_adam, sgns_want_adam, "train_sgns over 5 epochs of one batch each", rtol=2e-4, atol=1e-6,
+             hint="one Adam, created once before the epochs: a new Adam each epoch forgets its moment estimates", reveal=False)
 l1 = train_sgns(probe_sgns_twin_a, probe_pairs[:700], probe_noise_real, 3, 2, 100, 0.01, torch.Generator().manual_seed(5))
 l2 = train_sgns(probe_sgns_twin_b, probe_pairs[:700], probe_noise_real, 3, 2, 100, 0.01, torch.Generator().manual_seed(5))
 assert_close(l1, l2, "losses of two runs with the same seeds", rtol=1e-6,
@@ -1933,6 +1967,7 @@ assert_close(pred_l, [2, 0], "zero_shot_classify with a class prompt 10 times lo
 ### BEGIN HIDDEN TESTS
 img_h = np.array([[1.0, 1.0], [1.0, 0.2], [0.0, 1.0], [0.3, 1.0]])
 cls_h = np.array([[10.0, 0.0], [0.0, 1.0], [0.6, 0.8]])  # a long class vector must not win by length
+assert_returns(zero_shot_classify(torch.tensor(img_h), torch.tensor(cls_h)), "int ndarray", "zero_shot_classify of tensors")
 assert_close(zero_shot_classify(img_h, cls_h), [2, 0, 1, 1], "zero_shot_classify with prompts of different lengths",
              hint="compare by cosine: normalise both the image and the class embeddings", reveal=False)
 assert_close(zero_shot_classify(torch.tensor(img_h, dtype=torch.float32), torch.tensor(cls_h)), [2, 0, 1, 1],

@@ -365,15 +365,15 @@ def sgns_loss(v_center, u_context, u_negatives):
     neg = torch.logaddexp(zero, (n @ v.unsqueeze(-1)).squeeze(-1)).sum(-1)
     return (pos + neg).mean().to(v_center.dtype)
 '''),
-    alternative("sgns_grads", "scipy expit and np.outer; numerical gradient on a copy", source='''
-from scipy.special import expit
+    alternative("sgns_grads", "scipy expit, log_expit and np.outer; numerical gradient on a copy", source='''
+from scipy.special import expit, log_expit
 
 
 def sgns_loss_and_grads(v_c, u_o, U_neg):
     v_c, u_o = np.asarray(v_c, dtype=float), np.asarray(u_o, dtype=float)
     U_neg = np.asarray(U_neg, dtype=float).reshape(-1, len(v_c))
     s_o, s_k = expit(u_o @ v_c), expit(U_neg @ v_c)
-    loss = -np.log(expit(u_o @ v_c)) - np.log(expit(-(U_neg @ v_c))).sum()
+    loss = -log_expit(u_o @ v_c) - log_expit(-(U_neg @ v_c)).sum()
     return float(loss), (s_o - 1) * u_o + U_neg.T @ s_k, (s_o - 1) * v_c, np.outer(s_k, v_c)
 
 
@@ -511,9 +511,9 @@ def zero_shot_classify(image_emb, class_emb):
 '''),
 ]
 
-# -- an independent review: answers that leave autograd, call a Setup reference, and other classes ----------------
+# -- an independent review: answers that leave autograd, call an examiner-only reference, and other classes ----------------
 MUTANTS += [
-    mutant("sgns_loss", "Setup reference wrapped in a tensor (no gradient)", source='''
+    mutant("sgns_loss", "the examiner-only reference called (never in the kernel), wrapped in a tensor", source='''
 def sgns_loss(v_center, u_context, u_negatives):
     return torch.tensor(sgns_loss_reference(v_center, u_context, u_negatives))
 '''),
@@ -538,7 +538,7 @@ def sgns_loss(v_center, u_context, u_negatives):
     mutant("sgns_loss", "only the first negative (K ignored)",
            replace=[('negative = torch.einsum("bkd,bd->bk", u_negatives, v_center)',
                      "negative = (u_negatives[:, :1] * v_center[:, None]).sum(-1)")]),
-    mutant("info_nce", "Setup reference wrapped in a tensor (no gradient)", source='''
+    mutant("info_nce", "the examiner-only reference called (never in the kernel), wrapped in a tensor", source='''
 def info_nce(queries, keys, temperature):
     return torch.tensor(info_nce_reference(queries, keys, temperature))
 
@@ -546,7 +546,7 @@ def info_nce(queries, keys, temperature):
 def clip_loss(a, b, temperature):
     return (info_nce(a, b, temperature) + info_nce(b, a, temperature)) / 2
 '''),
-    mutant("info_nce", "clip: Setup references wrapped in a tensor (no gradient)", source=swap("info_nce", "clip_loss", '''
+    mutant("info_nce", "clip: the examiner-only reference called (never in the kernel), wrapped in a tensor", source=swap("info_nce", "clip_loss", '''
 def clip_loss(a, b, temperature):
     return torch.tensor((info_nce_reference(a, b, temperature) + info_nce_reference(b, a, temperature)) / 2)
 ''')),
@@ -580,7 +580,7 @@ def numerical_gradient(f, x, h=1e-5):
     mutant("ppmi", "svd: dim ignored (32)", replace=[("U[:, :dim] * np.sqrt(S[:dim])", "U[:, :32] * np.sqrt(S[:32])")]),
     mutant("ppmi", "cooc: window one too wide", replace=[("range(1, window + 1)", "range(1, window + 2)")]),
     mutant("contrastive", "epochs ignored (one epoch)", replace=[("for _ in range(epochs):", "for _ in range(1):")]),
-    mutant("pairs", "the Setup's window_pairs called", source=swap("pairs", "skipgram_pairs", '''
+    mutant("pairs", "window_pairs called (the vectorised helper the Setup once showed; gone from the release)", source=swap("pairs", "skipgram_pairs", '''
 def skipgram_pairs(corpus_ids, window, rng):
     return window_pairs([np.asarray(s, dtype=np.int64) for s in corpus_ids], window, rng)
 ''')),
@@ -708,4 +708,30 @@ def svd_embeddings(M, dim):
     top = np.argsort(-values)[:dim]
     return vectors[:, top] * np.clip(values[top], 0, None) ** 0.25
 ''')),
+]
+
+# -- return types the docstrings promise (issue 25: a value in the wrong container once kept full marks) ---------
+MUTANTS += [
+    mutant("vocab", "counts as floats", replace=[("np.array([counter[w] for w in words], dtype=np.int64)",
+                                                 "np.array([counter[w] for w in words], dtype=np.float64)")]),
+    mutant("pairs", "noise_distribution returns numpy, not a tensor",
+           replace=[("    p = torch.as_tensor(np.asarray(counts, dtype=np.float64)) ** power",
+                     "    p = np.asarray(counts, dtype=np.float64) ** power")]),
+    mutant("zero_shot", "class indices as a torch tensor", replace=[
+        ("    return (unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T).argmax(axis=1)",
+         "    return torch.as_tensor((unit_rows(as_array(image_emb)) @ unit_rows(as_array(class_emb)).T).argmax(axis=1))")]),
+]
+
+# -- state reset inside a loop (issue 25: a new Adam every epoch once kept full marks) ----------------------------
+MUTANTS += [
+    mutant("train_sgns", "a new Adam every epoch", replace=[
+        ("    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n    losses = []\n    for epoch in range(epochs):\n",
+         "    losses = []\n    for epoch in range(epochs):\n        optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n")]),
+]
+
+# -- numerical stability at extreme inputs (issue 25: the naive log-sigmoid once kept full marks) ----------------
+MUTANTS += [
+    mutant("sgns_grads", "naive -log(sigmoid(x)) (overflows for large scores)", replace=[
+        ("    loss = float(np.logaddexp(0, -score_o) + np.logaddexp(0, scores_k).sum())",
+         "    loss = float(-np.log(1 / (1 + np.exp(-score_o))) - np.log(1 / (1 + np.exp(scores_k))).sum())")]),
 ]

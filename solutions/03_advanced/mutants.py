@@ -270,8 +270,6 @@ def pca(X, k):
                      "total = total + w * (F.cross_entropy(scale * a @ c.T, labels) + F.cross_entropy(scale * c[:len(a)] @ a.T, labels)) / 2")]),
     mutant("models", "rt: timer also runs over the questions",
            replace=[("    Q = unit(questions)\n    start = time.perf_counter()\n", "    start = time.perf_counter()\n    Q = unit(questions)\n")]),
-    # (KMeans without random_state or with the default n_init is no mutant here: on well-separated groups every
-    # seed finds the same clusters, and on ambiguous ones the difference is seed noise, not a mistake to grade.)
     mutant("models", "rt: both sentence lists in one encode call",
            replace=[("cosines = np.sum(unit(s1) * unit(s2), axis=1)",
                      "both = unit(list(s1) + list(s2))\n    cosines = np.sum(both[:len(s1)] * both[len(s1):], axis=1)")]),
@@ -282,9 +280,8 @@ def pca(X, k):
     mutant("pca", "rt: projection = U (whitened)",
            replace=[("return Xc @ Vt[:k].T,", "return U[:, :k],")]),
     # (t-SNE with a fixed seed is no mutant: with init="pca" its result does not depend on random_state.)
-    # Known escapes: t-SNE's arguments are checked only by its neighbourhood score on X_vis. An exact comparison with a
-    # reference run fails right answers (float32 and float64 input give layouts that share 87% of their 5 nearest
-    # neighbours on a 100-point set, 34% on noise) and a reference t-SNE per submission costs seconds of grading.
+    # t-SNE's arguments: compared with reference runs made once per worker in the examiner-only set-up, from float32
+    # and from float64 input (both right, and their layouts differ), so neither costs a right answer its points.
     mutant("projection", "rt: t-SNE random init",
            replace=[('TSNE(n_components=2, init="pca",', 'TSNE(n_components=2, init="random",')]),
     mutant("projection", "rt: t-SNE perplexity 5",
@@ -663,4 +660,12 @@ def neutralise(W, direction):
     g = g / np.linalg.norm(g)
     return unit_rows(W - (W @ g)[:, None] * g)
 '''),
+]
+
+# -- library parameters the docstring prescribes (issue 25: a default KMeans once kept full marks) ----------------
+MUTANTS += [
+    mutant("models", "KMeans with the default n_init",
+           replace=[("KMeans(n_clusters=len(set(labels)), n_init=10, random_state=0)", "KMeans(n_clusters=len(set(labels)), random_state=0)")]),
+    mutant("models", "KMeans with another seed",
+           replace=[("KMeans(n_clusters=len(set(labels)), n_init=10, random_state=0)", "KMeans(n_clusters=len(set(labels)), n_init=10, random_state=1)")]),
 ]
