@@ -596,7 +596,7 @@ def encode(sentences, tokenizer, model, batch_size=32):
         rows.append((v / v.norm()).cpu().numpy())
     return np.stack(rows).astype(np.float32)
 '''),
-    alternative("sentence", "sorted by length like sentence-transformers, float64 output", source='''\
+    alternative("sentence", "sorted by length like sentence-transformers, normalised in float64", source='''\
 def mean_pool(token_states, attention_mask):
     mask = attention_mask.bool().unsqueeze(-1)
     summed = token_states.masked_fill(~mask, 0).sum(dim=1)
@@ -605,7 +605,7 @@ def mean_pool(token_states, attention_mask):
 
 def encode(sentences, tokenizer, model, batch_size=32):
     order = np.argsort([-len(s) for s in sentences], kind="stable")
-    out = np.zeros((len(sentences), model.config.hidden_size))
+    out = np.zeros((len(sentences), model.config.hidden_size), dtype=np.float32)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         batch = tokenizer([sentences[i] for i in idx], padding=True, truncation=True, max_length=256, return_tensors="pt")

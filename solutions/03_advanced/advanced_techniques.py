@@ -116,9 +116,9 @@ passage_row = {pid: i for i, pid in enumerate(passages.pid)}
 gold = np.array([passage_row[p] for p in test_q.pid])  # row of P_all relevant to each test question
 X_vis = np.vstack([P_all, Q_test])  # parts 6-7: the 160 articles and the 96 test questions
 # UMAP compiles its numba code on first use (about 6 s): do it once here, on a small random set, so that parts 6-7
-# do not pay it. One thread (n_jobs=1), like everything before a fork.
+# do not pay it. One thread (n_jobs=1), like everything before a fork. Part 7's test compares with its result.
 X_warm = np.random.default_rng(0).normal(size=(100, X_vis.shape[1])).astype(np.float32)
-umap.UMAP(n_jobs=1).fit(X_warm[:60])
+umap_warm = umap.UMAP(n_components=2, random_state=0, n_neighbors=15, n_jobs=1).fit_transform(X_warm)
 
 
 def mrr_at_10(scores, gold):
@@ -269,13 +269,6 @@ def ref_matryoshka(a, p, n, dims, weights=None, scale=20.0):  # part 4's formula
     return sum(w * float(torch.nn.functional.cross_entropy(scale * unit(a, d) @ unit(cands, d).T, torch.arange(len(a))))
                for d, w in zip(dims, weights or [1.0] * len(dims)))
 
-
-# project_2d's hidden test: UMAP of the Setup's X_warm with seed 0 and the other arguments at their defaults, and
-# t-SNE of X_tsne as the docstring asks, from float32 and from float64 input (both right: they differ).
-umap_expected = umap.UMAP(n_components=2, random_state=0, n_jobs=1).fit_transform(X_warm)
-X_tsne = (np.random.default_rng(10).normal(size=(100, 10)) * np.linspace(3.0, 0.5, 10)).astype(np.float32)
-tsne_expected = [sklearn.manifold.TSNE(n_components=2, init="pca", random_state=0).fit_transform(X_tsne.astype(dtype))
-                 for dtype in (np.float32, np.float64)]
 
 # The base model's MRR@10 and recall@10 on the test questions against all articles (make_evaluator's hidden test).
 ref_base_mrr = mrr_at_10(Q_test @ P_all.T, gold)
@@ -1570,16 +1563,12 @@ X_small = np.random.default_rng(10).normal(size=(100, 10)).astype(np.float32) * 
 assert_close(np.abs(as_array(project_2d(X_small, "pca"), "project_2d(X, 'pca')", shape=(100, 2))),
              np.abs(PCA(2).fit_transform(X_small)), "project_2d(X, 'pca')", rtol=1e-3, atol=1e-4,
              hint="scikit-learn's PCA(n_components=2).fit_transform(X)", reveal=False)
-# The examiner-only set-up ran umap.UMAP(random_state=0) (other arguments at their defaults) on X_warm: with a seed
+# The Setup's UMAP warm-up ran umap.UMAP(random_state=0) (other arguments at their defaults) on X_warm: with a seed
 # UMAP runs on one thread and repeats itself exactly.
 u0 = as_array(project_2d(X_warm, "umap", seed=0), "project_2d(X, 'umap', seed=0)", shape=(100, 2))
-assert np.allclose(u0, umap_expected, atol=1e-3), (
-    "project_2d(X, 'umap', seed=0) differs from umap.UMAP(random_state=0).fit_transform(X) on the same points: "
-    "pass random_state=seed and leave the other arguments (metric, n_neighbors, min_dist...) at their defaults")
-t0 = as_array(project_2d(X_tsne, "tsne", seed=0), "project_2d(X, 'tsne', seed=0)", shape=(100, 2))
-assert any(np.allclose(t0, want, atol=1e-3) for want in tsne_expected), (
-    "project_2d(X, 'tsne', seed=0) differs from TSNE(n_components=2, init='pca', random_state=0).fit_transform(X) on the "
-    "same points: leave perplexity, the learning rate, the number of iterations and the other arguments at their defaults")
+assert np.allclose(u0, umap_warm, atol=1e-3), (
+    "project_2d(X, 'umap', seed=0) differs from umap.UMAP(random_state=0).fit_transform(X) (the Setup ran it on the same "
+    "points): pass random_state=seed and leave the other arguments (metric, n_neighbors, min_dist...) at their defaults")
 u3 = as_array(project_2d(X_warm, "umap", seed=3), "project_2d(X, 'umap', seed=3)", shape=(100, 2))
 assert not np.allclose(u0, u3, atol=1e-3), "seeds 0 and 3 gave the same UMAP: pass random_state=seed, not a fixed number"
 ### END HIDDEN TESTS

@@ -280,8 +280,10 @@ def pca(X, k):
     mutant("pca", "rt: projection = U (whitened)",
            replace=[("return Xc @ Vt[:k].T,", "return U[:, :k],")]),
     # (t-SNE with a fixed seed is no mutant: with init="pca" its result does not depend on random_state.)
-    # t-SNE's arguments: compared with reference runs made once per worker in the examiner-only set-up, from float32
-    # and from float64 input (both right, and their layouts differ), so neither costs a right answer its points.
+    # Known escapes: t-SNE's arguments are checked only by its neighbourhood score on X_vis. An exact comparison with a
+    # reference run fails right answers unless it accepts float32 and float64 input (their layouts differ). Reference
+    # UMAP and t-SNE runs in the examiner-only set-up made its process abort ("fork() called from a process already
+    # using GNU OpenMP"), so they stay out of it until that is understood.
     mutant("projection", "rt: t-SNE random init",
            replace=[('TSNE(n_components=2, init="pca",', 'TSNE(n_components=2, init="random",')]),
     mutant("projection", "rt: t-SNE perplexity 5",
