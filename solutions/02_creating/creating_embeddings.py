@@ -371,19 +371,22 @@ with torch.no_grad():
     static_half = (F.softplus(-(_v5 @ _u6)) + np.log(2) + F.softplus(_v5 @ _u5)).item()  # expected: half 5, half 7
 
 
+def _reference_step(model, optimizer, batch, k):
+    """One Adam step of train_sgns on `batch` with every negative word 7; returns the batch's loss."""
+    vc, uo, un = model.center(batch[:, 0]), model.context(batch[:, 1]), model.context(torch.full((len(batch), k), 7))
+    loss = -(F.logsigmoid((vc * uo).sum(1)) + F.logsigmoid(-torch.einsum("bkd,bd->bk", un, vc)).sum(1)).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def reference_run(model, k, batch_size, lr, generator):
     """train_sgns for one epoch with every negative word 7, written out once more."""
-    optimizer, out = torch.optim.Adam(model.parameters(), lr=lr), []
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     order = torch.randperm(len(probe_pairs), generator=generator)
-    for s in range(0, len(order), batch_size):
-        batch = probe_pairs[order[s:s + batch_size]]
-        vc, uo, un = model.center(batch[:, 0]), model.context(batch[:, 1]), model.context(torch.full((len(batch), k), 7))
-        loss = -(F.logsigmoid((vc * uo).sum(1)) + F.logsigmoid(-torch.einsum("bkd,bd->bk", un, vc)).sum(1)).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        out.append(loss.item())
-    return out
+    return [_reference_step(model, optimizer, probe_pairs[order[s:s + batch_size]], k)
+            for s in range(0, len(order), batch_size)]
 
 
 with torch.random.fork_rng():
@@ -393,15 +396,8 @@ sgns_want_run = reference_run(_skipgram_2, 2, 128, 0.05, torch.Generator().manua
 
 def adam_reference(model, pairs, k, epochs, lr):
     """train_sgns with one batch per epoch (every pair in it: the shuffle cannot matter), every negative word 7."""
-    optimizer, out = torch.optim.Adam(model.parameters(), lr=lr), []
-    for _ in range(epochs):
-        vc, uo, un = model.center(pairs[:, 0]), model.context(pairs[:, 1]), model.context(torch.full((len(pairs), k), 7))
-        loss = -(F.logsigmoid((vc * uo).sum(1)) + F.logsigmoid(-torch.einsum("bkd,bd->bk", un, vc)).sum(1)).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        out.append(loss.item())
-    return out
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return [_reference_step(model, optimizer, pairs, k) for _ in range(epochs)]
 
 
 adam_pairs = torch.tensor([[5, 6]] * 40 + [[1, 2]] * 40 + [[3, 4]] * 40)
