@@ -68,6 +68,11 @@ QUIET_ENV = {
     "MALLOC_ARENA_MAX": "4",  # glibc reserves 64 MiB of address space per thread arena otherwise
 }
 
+# Every kernel and examiner is a fork of a process that ran the set-up. Numba's default OpenMP threading layer
+# terminates a child forked after it started ("fork() called from a process already using GNU OpenMP"), so any
+# parallel numba code in a set-up (UMAP without a seed) would kill the batch; its workqueue layer survives forks.
+FORK_SAFE_ENV = {"NUMBA_THREADING_LAYER": "workqueue"}
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -622,7 +627,7 @@ class KernelLauncher:
         return self._proc
 
     def zygote_env(self) -> dict:
-        env = {**zygote_environment(), **QUIET_ENV, **self.env}
+        env = {**zygote_environment(), **QUIET_ENV, **FORK_SAFE_ENV, **self.env}
         if self.rerun_setup:
             env["DEVICE"] = "cpu"  # CUDA does not survive a fork: the zygote (and so the examiner) never touches it
         return env
