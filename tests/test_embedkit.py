@@ -299,3 +299,36 @@ def test_claim_prints_its_verdict(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[claim] a beats b — holds (0.70 vs 0.60)"
     assert out[1].startswith("[claim] b beats a — DOES NOT HOLD")
+
+
+@pytest.mark.slow
+def test_01_types_measured_google_counts_are_gensims():
+    """01_types writes gensim's per-relation counts on its Google sample as a measured constant (so that no student
+    cell shows the library call that solves an analogy): recompute them, and the solution's 3CosAdd agrees."""
+    import ast
+    from pathlib import Path
+
+    from gensim.models import KeyedVectors
+
+    source = (Path(__file__).resolve().parents[1] / "solutions" / "01_types" / "types_of_embeddings.py").read_text()
+    written = next(ast.literal_eval(node.value) for node in ast.walk(ast.parse(source))
+                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "GOOGLE_SOLVED")
+    glove = ek.load_glove()
+    words, vectors = glove.words[:50_000], np.asarray(glove.vectors[:50_000])
+    google = ek.google_analogies()
+    sample = (google[google[["a", "b", "c", "d"]].isin(set(words)).all(axis=1)]
+              .groupby("relation", sort=False).sample(100, random_state=0).reset_index(drop=True))
+    kv = KeyedVectors(vector_size=vectors.shape[1])
+    kv.add_vectors(words, vectors)
+    sample["gensim"] = [kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0] == d
+                        for a, b, c, d in sample[["a", "b", "c", "d"]].itertuples(index=False)]
+    assert sample.groupby("relation", sort=False).gensim.sum().to_dict() == written
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = {w: i for i, w in enumerate(words)}
+    comparatives = sample[sample.relation == "gram3-comparative"]
+    ours = 0
+    for a, b, c, d in comparatives[["a", "b", "c", "d"]].itertuples(index=False):
+        scores = unit @ (unit[index[b]] - unit[index[a]] + unit[index[c]])
+        scores[[index[a], index[b], index[c]]] = -np.inf
+        ours += words[int(np.argmax(scores))] == d
+    assert ours == written["gram3-comparative"]

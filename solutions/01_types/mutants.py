@@ -16,6 +16,9 @@ _LOOKUP = "return np.asarray(E)[np.asarray(ids, dtype=np.int64).reshape(-1)]"
 _NN_SORT = 'best = np.argsort(-scores, kind="stable")[:k]'
 _AN_SCORES = "scores = unit @ (unit[ib] - unit[ia] + unit[ic])"
 _ACC = "return sum(analogy(a, b, c, words, vectors) == d for a, b, c, d in rows) / len(rows)"
+# A student's shortcut: one gensim KeyedVectors of the Setup's GloVe (the notebook shows no such call), built once.
+_GLOBAL_KV = ("from gensim.models import KeyedVectors\n\n_glove_kv = KeyedVectors(vector_size=vectors.shape[1])\n"
+              "_glove_kv.add_vectors(words, vectors)\n\n\n")
 _CTX_ENC = 'encoded = tokenizer(sentence, return_offsets_mapping=True, return_tensors="pt")'
 _CTX_MATCH = 'match = re.search(rf"\\b{re.escape(word)}\\b", sentence, flags=re.IGNORECASE)'
 _LOO_PRED = "correct += classes[int(np.argmax(cosine_matrix(X[i][None, :], centroids)[0]))] == labels[i]"
@@ -253,17 +256,20 @@ MUTANTS = [
     # -- red team rt-01: new classes (Setup shortcuts, globals instead of arguments, value-based exclusion, ...) --
     mutant("one_hot", "embed_lookup indexes with ids as given (a tuple is a multi-index)", replace=[(_LOOKUP, "return np.asarray(E)[ids]")]),
     mutant("cosine", "cosine_matrix clipped to [0, 1]", replace=[("return unit(A) @ unit(B).T", "return np.clip(unit(A) @ unit(B).T, 0, 1)")]),
-    mutant("glove_neighbors", "neighbours through the Setup's gensim glove_kv (words, vectors ignored)",
-           replace=[("index = words.index(word)\n    scores = cosine_matrix(vectors[index][None, :], vectors)[0]\n    scores[index] = -np.inf\n    "
+    mutant("glove_neighbors", "neighbours through a gensim KeyedVectors of the Setup's GloVe (words, vectors ignored)",
+           replace=[("def nearest_neighbors(word, words, vectors, k=5):", _GLOBAL_KV + "def nearest_neighbors(word, words, vectors, k=5):"),
+                    ("index = words.index(word)\n    scores = cosine_matrix(vectors[index][None, :], vectors)[0]\n    scores[index] = -np.inf\n    "
                      + _NN_SORT + "\n    return [words[i] for i in best]",
-                     "return [w for w, _ in glove_kv.most_similar(word, topn=k)]")]),
+                     "return [w for w, _ in _glove_kv.most_similar(word, topn=k)]")]),
     mutant("glove_neighbors", "neighbours: query row deleted from vectors, not from words (indices shift)",
            replace=[("scores = cosine_matrix(vectors[index][None, :], vectors)[0]\n    scores[index] = -np.inf",
                      "scores = cosine_matrix(vectors[index][None, :], np.delete(np.asarray(vectors), index, axis=0))[0]")]),
-    mutant("glove_neighbors", "analogy through the Setup's gensim glove_kv (words, vectors ignored)",
-           replace=[("return words[int(np.argmax(scores))]", "return glove_kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0]")]),
-    mutant("glove_neighbors", "analogy_accuracy through the Setup's gensim glove_kv, not analogy(words, vectors)",
-           replace=[(_ACC, "return sum(glove_kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0] == d for a, b, c, d in rows) / len(rows)")]),
+    mutant("glove_neighbors", "analogy through a gensim KeyedVectors of the Setup's GloVe (words, vectors ignored)",
+           replace=[("def nearest_neighbors(word, words, vectors, k=5):", _GLOBAL_KV + "def nearest_neighbors(word, words, vectors, k=5):"),
+                    ("return words[int(np.argmax(scores))]", "return _glove_kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0]")]),
+    mutant("glove_neighbors", "analogy_accuracy through a gensim KeyedVectors of the Setup's GloVe, not analogy(words, vectors)",
+           replace=[("def nearest_neighbors(word, words, vectors, k=5):", _GLOBAL_KV + "def nearest_neighbors(word, words, vectors, k=5):"),
+                    (_ACC, "return sum(_glove_kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0] == d for a, b, c, d in rows) / len(rows)")]),
     mutant("positional", "exponent linspace(0, 1, d/2) (last pair at 1/10000)",
            replace=[("frequencies = 1.0 / 10000 ** (np.arange(0, d, 2) / d)", "frequencies = 1.0 / 10000 ** np.linspace(0, 1, d // 2)")]),
     mutant("positional", "dot_by_offset sums over positions (axis 0)",
@@ -694,6 +700,25 @@ def analogy(a, b, c, words, vectors):
 
 def analogy_accuracy(rows, words, vectors):
     return float(np.mean([analogy(a, b, c, words, vectors) == d for a, b, c, d in rows]))
+'''),
+    alternative("glove_neighbors", "gensim KeyedVectors at its default float32, built from the arguments", source='''\
+from gensim.models import KeyedVectors
+
+
+def nearest_neighbors(word, words, vectors, k=5):
+    kv = KeyedVectors(vector_size=np.shape(vectors)[1])
+    kv.add_vectors(words, vectors)
+    return [w for w, _ in kv.most_similar(word, topn=k)]
+
+
+def analogy(a, b, c, words, vectors):
+    kv = KeyedVectors(vector_size=np.shape(vectors)[1])
+    kv.add_vectors(words, vectors)
+    return kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0]
+
+
+def analogy_accuracy(rows, words, vectors):
+    return sum(analogy(a, b, c, words, vectors) == d for a, b, c, d in rows) / len(rows)
 '''),
     alternative("positional", "exp-log frequencies (Annotated Transformer), torch", source='''\
 import math
