@@ -192,11 +192,11 @@ def to_ids(texts, vocab):
 
 
 class BagOfWords(nn.Module):
-    """Mean of the word vectors of the non-padding tokens, then a linear layer."""
+    """Mean of the word vectors of the non-padding tokens (nn.EmbeddingBag leaves id 0 out), then a linear layer."""
 
     def __init__(self, vocab_size, dim, generator):
         super().__init__()
-        self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.embed = nn.EmbeddingBag(vocab_size, dim, mode="mean", padding_idx=0)
         self.proj = nn.Linear(dim, dim)
         with torch.no_grad():
             self.embed.weight.copy_(torch.randn(vocab_size, dim, generator=generator))
@@ -205,8 +205,7 @@ class BagOfWords(nn.Module):
             self.proj.bias.zero_()
 
     def forward(self, ids):  # (B, L) int64 -> (B, dim)
-        mask = (ids > 0).unsqueeze(-1).float()
-        return self.proj((self.embed(ids) * mask).sum(1) / mask.sum(1).clamp(min=1))
+        return self.proj(self.embed(ids))
 
 
 paraphrases = [line.split(",") for line in ek.data_path("paraphrases.csv").read_text().splitlines()[1:]]
