@@ -213,8 +213,8 @@ def _statements(statements: list[ast.stmt], killed: set[str], out: Effects) -> N
 def _simple(statement: ast.stmt, killed: set[str], out: Effects) -> None:
     """One statement taken whole (symtable resolves its scopes): reads not yet killed, binds, kills."""
     table = symtable.symtable(ast.unparse(statement), "<cell>", "exec")
-    loads, stores, nested = _names(table)
-    out.reads |= (loads - killed) | nested
+    loads, stores, nested, immediate = _names(table)
+    out.reads |= (loads - killed) | (nested - immediate) | (immediate - killed)
     _bind(stores, out, imported=isinstance(statement, (ast.Import, ast.ImportFrom)))
     if isinstance(statement, _DEFINITE):
         killed |= _definite_targets(statement, stores)
@@ -229,30 +229,51 @@ def _names_in(target: ast.expr) -> set[str]:
     return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
-def _names(table: symtable.SymbolTable) -> tuple[set[str], set[str], set[str]]:
-    """(module-level loads, module-level stores, globals that nested scopes read or write) of one statement."""
+# Scopes that run where they are written: a name they read is the one bound at that point of the cell.
+_IMMEDIATE_SCOPES = frozenset({"listcomp", "setcomp", "dictcomp"})
+
+
+def _names(table: symtable.SymbolTable) -> tuple[set[str], set[str], set[str], set[str]]:
+    """(module-level loads, module-level stores, globals that nested scopes read or write, and those of them
+    read only by comprehensions that run on the spot) of one statement. A function's, lambda's or generator's
+    body runs later, when the name may be bound to something else."""
     loads = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
     stores = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
     nested: set[str] = set()
-    todo = list(table.get_children())
+    later: set[str] = set()
+    todo = [(child, child.get_name() in _IMMEDIATE_SCOPES) for child in table.get_children()]
     while todo:
-        child = todo.pop()
-        todo.extend(child.get_children())
+        child, now = todo.pop()
+        todo.extend((grand, now and grand.get_name() in _IMMEDIATE_SCOPES) for grand in child.get_children())
         for symbol in child.get_symbols():
             if symbol.is_global():  # a free name is an enclosing function's (a closure): not the notebook's
                 nested.add(symbol.get_name())
+                if not now:
+                    later.add(symbol.get_name())
                 if symbol.is_declared_global() and symbol.is_assigned():
                     stores.add(symbol.get_name())
-    return loads, stores, nested
+    return loads, stores, nested, nested - later
 
 
 def _definite_targets(statement: ast.stmt, stores: set[str]) -> set[str]:
     """The names a top-level statement always rebinds (a plain `name = ...`, an import, a def or class)."""
-    if isinstance(statement, ast.Assign):
-        return {t.id for t in statement.targets if isinstance(t, ast.Name)}
+    if isinstance(statement, ast.Assign):  # `a = ...` and `a, (b, *c) = ...` (unpacking binds all, or raises)
+        return set().union(*map(_unpacked_names, statement.targets))
     if isinstance(statement, ast.AnnAssign):
         return {statement.target.id} if statement.value is not None and isinstance(statement.target, ast.Name) else set()
     return set(stores)
+
+
+def _unpacked_names(target: ast.expr) -> set[str]:
+    """The names an assignment target surely rebinds: a name, or names inside tuples, lists and stars of names
+    (an item or attribute target changes an object, and rebinds nothing)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, ast.Starred):
+        return _unpacked_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*map(_unpacked_names, target.elts))
+    return set()
 
 
 def _is_dynamic(tree: ast.Module) -> bool:
@@ -451,6 +472,42 @@ def _closure(names: set[str], held: dict[str, set[str]]) -> set[str]:
             if other not in out:
                 out.add(other)
                 todo.append(other)
+    return out
+
+
+@dataclass(frozen=True)
+class CrossCharge:
+    """A test that a change of another exercise's answer cell can reach: one mistake, charged twice."""
+    answer: str  # grade_id of the answer cell
+    test: str    # grade_id of a test cell outside that answer's exercise
+
+
+def _own_tests(kinds: list[str], answer: int) -> set[int]:
+    """The tests of `answer`'s exercise: the first run of test cells after it, up to the next answer cell after
+    them (an exercise may have several answer cells before its tests)."""
+    own: set[int] = set()
+    for i in range(answer + 1, len(kinds)):
+        if kinds[i] == "answer" and own:
+            break
+        if kinds[i] == "test":
+            own.add(i)
+    return own
+
+
+def cross_charges(cells: list[dict], setup_count: int) -> list[CrossCharge] | None:
+    """Every (answer cell, test of another exercise) pair where the test may run differently once the answer
+    does: the test calls the answer, reads what it built, or needs a cell that does. `cells` as for `reach`,
+    each with its "grade_id". A course keeps this list empty, or documents each pair where the notebook says
+    that one exercise builds on another. None: the analysis cannot tell (dynamic names)."""
+    flow = _Flow(cells, setup_count)
+    if flow.dynamic():
+        return None
+    out = []
+    for i in range(setup_count, len(cells)):
+        if flow.kinds[i] == "answer":
+            own = _own_tests(flow.kinds, i)
+            out += [CrossCharge(cells[i]["grade_id"], cells[t]["grade_id"]) for t in sorted(flow.forward(i))
+                    if flow.kinds[t] == "test" and t not in own]
     return out
 
 

@@ -93,6 +93,30 @@ def catalogue(course: Course, assignment: str, copycats: bool = False) -> list[E
     return entries
 
 
+def cross_charges(course: Course, assignment: str) -> set[tuple[str, str]]:
+    """(answer cell, test) pairs of the solution where a mistake in one exercise can cost points in another's test
+    (autograder.dataflow.cross_charges); the catalogue's BUILDS_ON documents each one."""
+    from .dataflow import cross_charges as analyse
+    from .reconstruct import reconstruct
+
+    found: set[tuple[str, str]] = set()
+    for notebook in course.notebooks(assignment):
+        release = nbformat.read(course.release / assignment / f"{notebook}.ipynb", as_version=4)
+        source = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
+        code = [c for c in reconstruct(source, release, release).plan if c["cell_type"] == "code"]  # the worker's plan
+        pairs = analyse(code, sum(1 for c in code if c.get("setup")))
+        if pairs is None:
+            raise ValueError(f"{assignment}/{notebook}: the name analysis cannot follow this notebook (dynamic names)")
+        found |= {(p.answer, p.test) for p in pairs}
+    return found
+
+
+def builds_on(course: Course, assignment: str) -> dict[tuple[str, str], str]:
+    """The catalogue's BUILDS_ON: (answer cell, test of another exercise) -> where the notebook says so."""
+    path = course.source / assignment / "mutants.py"
+    return dict(runpy.run_path(str(path)).get("BUILDS_ON", {})) if path.is_file() else {}
+
+
 @dataclass
 class Outcome:
     entry: Entry

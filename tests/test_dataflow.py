@@ -1,7 +1,9 @@
 """The static name analysis behind pruned mutation runs: what a changed answer cell can reach, conservatively."""
+from pathlib import Path
+
 import pytest
 
-from autograder.dataflow import effects, reach, schedule, student_names
+from autograder.dataflow import cross_charges, effects, reach, schedule, student_names
 
 SETUP = ("import numpy as np\n"
          "data = np.arange(6.0)\n"
@@ -177,3 +179,40 @@ def test_a_cell_runs_before_one_that_changes_what_it_reads():
     )
     order = schedule(cells, 1, 2)
     assert sorted(order) == [1, 2, 3, 4, 5, 6] and order.index(1) < order.index(3) < order.index(4)
+
+
+def test_comprehensions_read_the_names_bound_before_them_in_the_cell():
+    assert "x" not in effects("x = 1\ny = [x for _ in range(3)]\n").reads
+    assert "x" in effects("x = 1\nf = lambda: x\n").reads              # runs later: whatever x is then
+    assert "x" in effects("x = 1\ng = (x for _ in range(3))\n").reads  # a generator runs when consumed
+    assert "x" in effects("y = [x for _ in range(3)]\n").reads
+
+
+def test_unpacking_rebinds_every_name():
+    e = effects("a, (b, *c) = f()\nprint(a, b, c)\nd, x[0] = f()\nprint(d, x)\n")
+    assert not e.reads & {"a", "b", "c", "d"} and e.kills >= {"a", "b", "c", "d"}
+    assert "x" in e.reads and "x" not in e.kills  # an item target changes an object; it rebinds nothing
+
+
+def test_a_test_reached_from_another_exercise_is_a_cross_charge():
+    cells = [{**c, "grade_id": g} for c, g in zip(
+        notebook(("answer", "def scale(x):\n    return 2 * x\n"),
+                 ("test", "assert scale(1) == 2\n"),
+                 ("answer", "def twice_shift(x):\n    return scale(x) + 1\n"),
+                 ("answer", "def other(x):\n    return x\n"),
+                 ("test", "assert twice_shift(1) == 3 and other(1) == 1\n")),
+        ["setup", "scale", "test_scale", "shift", "other", "test_shift"])]
+    assert [(c.answer, c.test) for c in cross_charges(cells, 1)] == [("scale", "test_shift")]
+
+
+@pytest.mark.parametrize("assignment", ["01_types", "02_creating", "03_advanced", "04_applications"])
+def test_every_cross_charge_of_the_course_is_documented(assignment):
+    """One mistake, one charge: a test that another exercise's mistake can reach is listed in the catalogue's
+    BUILDS_ON, with where the notebook tells the student that this exercise builds on that one."""
+    from autograder.course import Course
+    from autograder.mutants import builds_on, cross_charges as course_charges
+
+    course = Course(Path(__file__).resolve().parents[1])
+    found, declared = course_charges(course, assignment), builds_on(course, assignment)
+    assert found - set(declared) == set(), f"undocumented: {sorted(found - set(declared))}"
+    assert set(declared) - found == set(), f"documented but no longer found: {sorted(set(declared) - found)}"

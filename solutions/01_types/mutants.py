@@ -867,3 +867,18 @@ MUTANTS += [
     mutant("sentence", "encode returns float64", replace=[("    return np.concatenate(out)",
                                                            "    return np.concatenate(out).astype(np.float64)")]),
 ]
+
+# One mistake, one charge: the tests a mistake in another exercise's answer cell can reach (autograder.dataflow
+# cross_charges, checked by tests/test_dataflow.py), each where the notebook says that this exercise builds on that.
+_MAY_USE_COSINE = "the exercise says it may call your cosine_matrix"
+BUILDS_ON = {
+    ("cosine", "test_glove_neighbors"): "part 3's prose: 'You may use your `cosine_matrix` here'",
+    ("cosine", "test_glove_analogy"): "part 3's prose: 'You may use your `cosine_matrix` here'",
+    ("cosine", "test_glove_accuracy"): "part 3's prose: analogy_accuracy calls your analogy, which may use cosine_matrix",
+    ("cosine", "test_contextual"): "its answer cell also holds loo_nearest_centroid_accuracy (the analysis is per cell), "
+                                   "whose docstring says " + _MAY_USE_COSINE,
+    ("cosine", "test_loo"): "loo_nearest_centroid_accuracy's docstring: " + _MAY_USE_COSINE,
+    ("cosine", "test_ridge"): "its answer cell also holds image_to_text_accuracy (the analysis is per cell), whose "
+                              "docstring says " + _MAY_USE_COSINE,
+    ("cosine", "test_retrieval"): "image_to_text_accuracy's docstring: " + _MAY_USE_COSINE,
+}

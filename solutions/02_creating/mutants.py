@@ -735,3 +735,17 @@ MUTANTS += [
         ("    loss = float(np.logaddexp(0, -score_o) + np.logaddexp(0, scores_k).sum())",
          "    loss = float(-np.log(1 / (1 + np.exp(-score_o))) - np.log(1 / (1 + np.exp(scores_k))).sum())")]),
 ]
+
+# One mistake, one charge: the tests a mistake in another exercise's answer cell can reach (autograder.dataflow
+# cross_charges, checked by tests/test_dataflow.py), each where the notebook says that this exercise builds on that.
+_SGNS = "part 4's prose: 'the test of this part also relies on your `sample_negatives` and `sgns_loss`'"
+BUILDS_ON = {
+    ("pairs", "test_analogy"): _SGNS,
+    ("pairs", "test_sgns_training"): _SGNS,
+    ("sgns_loss", "test_analogy"): _SGNS,
+    ("sgns_loss", "test_sgns_training"): _SGNS,
+    ("info_nce", "test_retrieval"): "train_contrastive's prose: 'clip_loss (so the test of this part relies on it)'",
+    ("info_nce", "test_sentence_encoder"): "train_contrastive's prose: 'clip_loss (so the test of this part relies on it)'",
+    ("info_nce", "test_clip_digits"): "the CLIP digits prose: your train_contrastive (built on your clip_loss) trains both",
+    ("contrastive", "test_clip_digits"): "the CLIP digits prose: 'your `train_contrastive` trains both'",
+}

@@ -1254,7 +1254,9 @@ def hnsw_search(index, queries, k, ef_search):
 def recall_vs_exact(approx, exact):
     """Mean over queries of |approx_i ∩ exact_i| / k (order inside a row ignored).
 
-    approx, exact: int array-likes (m, k) of the same shape (row i: the top k of query i). Returns a float."""
+    approx, exact: int array-likes (m, k) of the same shape (row i: the top k of query i). A row of approx may be
+    padded with -1 where an index found fewer than k results (faiss does this): -1 is never a match, and the
+    denominator stays k. Returns a float."""
     ### BEGIN SOLUTION
     approx, exact = np.asarray(approx), np.asarray(exact)
     k = exact.shape[1]
@@ -1296,6 +1298,9 @@ assert_close(recall_vs_exact(np.array([[0, 1]]), np.array([[1, 0]])), 1.0, "reca
 assert_close(recall_vs_exact([[9, 8, 7, 6]], [[6, 1, 2, 3]]), 0.25, "recall_vs_exact of one query with one common item", reveal=False)
 assert_close(recall_vs_exact([[1, 2], [3, 4], [5, 6]], [[1, 2], [3, 9], [8, 7]]), (1 + 0.5 + 0) / 3,
              "recall_vs_exact over several queries", hint="the mean over queries of |approx ∩ exact| / k", reveal=False)
+assert_close(recall_vs_exact([[4, -1, -1], [1, 2, 3]], [[4, 5, 6], [3, 2, 1]]), (1 / 3 + 1) / 2,
+             "recall_vs_exact with a row padded by -1 (one result found of three)",
+             hint="a padded row found fewer results: divide by k all the same, and -1 never matches", reveal=False)
 # parameters are used
 h_p = build_hnsw(X_ann[:300], M=7, ef_construction=23)
 assert int(h_p.hnsw.efConstruction) == 23, "build_hnsw(..., ef_construction=...) must set index.hnsw.efConstruction to the value given"
@@ -1470,7 +1475,9 @@ for nprobe_rr, what_rr in ((1, "one cell probed"), (5, "several cells probed")):
                              "never recompute each row's cell")
 # every cell probed: exact search
 all_ix, _ = ivf_search(X_h, C_h, lists_h, Q_h, 10, 48)
-assert_close(recall_vs_exact(all_ix, np.argsort(-(Q_h @ X_h.T), axis=1)[:, :10]), 1.0, "nprobe = all cells is exact search", reveal=False)
+exact_all = np.argsort(-(Q_h @ X_h.T), axis=1)[:, :10]  # compared as sets here: this test never calls your recall_vs_exact
+same_all = np.mean([len(set(np.asarray(a).tolist()) & set(e.tolist())) / 10 for a, e in zip(all_ix, exact_all)])
+assert_close(same_all, 1.0, "share of the exact top 10 found with every cell probed (nprobe = all cells is exact search)", reveal=False)
 # padding when the probed cells are small; list queries and float64 data
 tiny_X = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
 tiny_C = np.array([[1.0, 0.0], [0.1, 1.0]])
@@ -2119,6 +2126,10 @@ figs5 = evaluate_rag([{"answer": "In march, sow.", "retrieved": ["p0", "p1"]}, {
                      [{"answerable": True, "answer": "March", "support": ["p1"]}, {"answerable": True, "answer": "June", "support": ["p2", "p8"]}])
 assert_close([figs5["hit_rate"], figs5["accuracy"]], [1.0, 0.5], "hits at any retrieved position; a wrong answer is not accurate",
     reveal=False)
+figs6 = evaluate_rag([{"answer": None, "retrieved": ["p2", "p7"]}, {"answer": None, "retrieved": ["p9"]}],
+                     [{"answerable": True, "answer": "March", "support": ["p1"]}, {"answerable": True, "answer": "June", "support": ["p2"]}])
+assert_close(figs6["hit_rate"], 0.0, "hit rate when a question retrieves another question's supporting passage",
+             hint="a hit is a passage that supports THIS question (its own support list)", reveal=False)
 
 
 # the end-to-end figures, with a reference reader (never your extractive_answer): the threshold comes from dev
@@ -2428,20 +2439,22 @@ else:
 # (so it must agree with part 2's index, which we check), and SQL is worth knowing anyway. At millions of vectors
 # you would want an approximate index (part 5), which LanceDB and Chroma have.
 #
-# A `vec0` virtual table holds the vectors; its *metadata* columns (`topic`, `doc_id`) can be filtered in the KNN query,
-# its *auxiliary* columns (`+passage_id`) are only stored and returned:
+# A `vec0` virtual table holds the vectors; its *metadata* columns can be filtered in the KNN query, its
+# *auxiliary* columns (declared with a `+`) are only stored and returned. sqlite-vec's syntax, on a table of products
+# `items(embedding float[4], colour text, +name text)` (yours, `passages`, is created for you in `__init__`):
 #
 # ```sql
-# INSERT INTO passages(embedding, topic, doc_id, passage_id) VALUES (?, ?, ?, ?)   -- embedding: float32 bytes
-# SELECT passage_id, distance FROM passages
-#  WHERE embedding MATCH ? AND k = ? AND topic = ?        -- the filter inside the KNN query
+# SELECT name, distance FROM items
+#  WHERE embedding MATCH ? AND k = ? AND colour = ?       -- a filter inside the KNN query
 #  ORDER BY distance
 # ```
 #
-# With `distance_metric=cosine` the distance is $1 - \cos$. Vectors go in as raw float32 bytes
-# (`np.asarray(v, dtype=np.float32).tobytes()`, exactly `dim` numbers). `db.execute(sql, params)` runs one statement
-# (`?` placeholders, a list or tuple of values) and returns a cursor (`.fetchall()` gives a list of tuples);
-# `db.executemany(sql, rows)` runs it for each row; `with db:` makes a block one transaction.
+# The `k = ?` constraint is the number of results; each further `column = ?` narrows the search to the rows that
+# match. Rows go in with a plain SQL `INSERT` naming the columns. With `distance_metric=cosine` the distance is
+# $1 - \cos$. Vectors go in as raw float32 bytes (exactly `dim` numbers; see `ndarray.tobytes`).
+# `db.execute(sql, params)` runs one statement (`?` placeholders, a list or tuple of values) and returns a cursor
+# (`.fetchall()` gives a list of tuples); `db.executemany(sql, rows)` runs it for each row; `with db:` makes a block
+# one transaction.
 # The Setup's `connect_vector_db(path)` opens the database with sqlite-vec loaded.
 
 # %% nbgrader={"grade": false, "grade_id": "vdb", "locked": false, "schema_version": 3, "solution": true, "task": false}

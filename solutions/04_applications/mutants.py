@@ -113,6 +113,10 @@ MUTANTS = [
     mutant("ann", "recall divides by the union", replace=[("return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / k for a, e in zip(approx, exact)]))",
                                                              "return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / len(set(a.tolist()) | set(e.tolist())) for a, e in zip(approx, exact)]))")]),
     mutant("ann", "recall pooled over all queries with a fixed k of 10", replace=[("k = exact.shape[1]", "k = 10")]),
+    mutant("ann", "recall divides by the distinct ids found (padded rows)", replace=[("return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / k for a, e in zip(approx, exact)]))",
+                                                                                     "return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / len(set(a.tolist())) for a, e in zip(approx, exact)]))")]),
+    mutant("ann", "recall divides by the results found, -1 left out", replace=[("return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / k for a, e in zip(approx, exact)]))",
+                                                                               "return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / max(int((a >= 0).sum()), 1) for a, e in zip(approx, exact)]))")]),
     mutant("ann", "search returns (scores, indices) like faiss", replace=[("    return indices, scores\n", "    return scores, indices\n")]),
     # ---- ivf ---------------------------------------------------------------------------------------------
     mutant("ivf", "cells by the nearest centroid (Euclidean), not the best inner product",
@@ -184,6 +188,9 @@ MUTANTS = [
     mutant("rag", "abstention precision and recall swapped", replace=[('"abstain_precision": float(precision), "abstain_recall": float(recall)', '"abstain_precision": float(recall), "abstain_recall": float(precision)')]),
     mutant("rag", "hit rate over all questions", replace=[('hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in answerable]) if answerable else 0.0',
                                                          'hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in zip(results, questions)])')]),
+    mutant("rag", "hit when any answerable question's support is retrieved", replace=[('hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in answerable]) if answerable else 0.0',
+                                                                                    'pool = {p for _, q in answerable for p in q["support"]}\n'
+                                                                                    '    hit = np.mean([bool(pool & set(r["retrieved"])) for r, q in answerable]) if answerable else 0.0')]),
     mutant("rag", "hit only when the support is retrieved first", replace=[('hit = np.mean([bool(set(q["support"]) & set(r["retrieved"])) for r, q in answerable]) if answerable else 0.0',
                                                                          'hit = np.mean([bool(set(q["support"]) & set(r["retrieved"][:1])) for r, q in answerable]) if answerable else 0.0')]),
     # ---- rerank (part 8) ---------------------------------------------------------------------------------
