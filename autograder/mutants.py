@@ -38,6 +38,10 @@ from .course import Course
 from .layout import HIDDEN, visible_part
 from .sample_class import solution_code
 
+DESCRIPTION = """Mutation testing of the assignments' tests. Every entry of solutions/<assignment>/mutants.py
+(wrong answers that must lose points, correct alternatives that must keep full marks) and the generated
+copycats are run, and the mutation score of each assignment is printed."""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -427,10 +431,16 @@ def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
             "copycats": len(copied), "copycats_kept": [o.entry.name for o in kept]}
 
 
-def main(argv=None) -> int:
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m autograder.mutants")
-    p.add_argument("assignments", nargs="*")
+EXAMPLES = """examples:
+  autograder mutants 01_types --only cosine    quick (no sandbox): 01_types' entries about cosine
+  autograder mutants --grade                   every catalogue through the real grader (what `make mutants` runs)
+  autograder mutants --grade --compare sample  also grade a stratified sample unpruned; any difference fails
+The exit status is 1 when a mutation score is under 95%, an alternative loses points or a copycat keeps full marks."""
+
+
+def add_arguments(p) -> None:
+    """The options of `autograder mutants` (and of `python -m autograder.mutants`)."""
+    p.add_argument("assignments", nargs="*", help="assignments to test (default: every one with a catalogue)")
     p.add_argument("--only", action="append", help="entries whose cell or name contains this text")
     p.add_argument("--jobs", type=int, default=None, help="grading workers (default: the grader's setting)")
     p.add_argument("--grade", action="store_true",
@@ -438,7 +448,18 @@ def main(argv=None) -> int:
     p.add_argument("--full", action="store_true", help="with --grade: run every cell of every entry (no pruning)")
     p.add_argument("--compare", choices=("sample", "all"),
                    help="with --grade: also grade the stratified sample (or every entry) in full; differences fail")
-    args = p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m autograder.mutants", description=DESCRIPTION, epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+def run(args) -> int:
+    """Run the catalogues `args` names (add_arguments' options) and print the scores; the exit status."""
     course = Course()
     if args.jobs is None:
         from .settings import load
