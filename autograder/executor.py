@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from jupyter_client import BlockingKernelClient
-from . import sanitize, wire
+from . import leftovers, sanitize, wire
 from .dataflow import student_names
 from .sandbox import KernelLauncher, cleanup, new_spec
 from .settings import Grading
@@ -144,13 +144,7 @@ class Session:
             return
         except (OSError, ValueError):
             pass
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        self.peak_rss = max(self.peak_rss, int(line.split()[1]) * 1024)
-        except OSError:
-            pass
+        self.peak_rss = max(self.peak_rss, leftovers.peak_rss(self.pid))
 
     def _drain(self) -> None:
         while True:

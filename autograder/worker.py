@@ -16,7 +16,7 @@ import traceback
 
 import nbformat
 
-from . import canary, sanitize, wire
+from . import canary, leftovers, sanitize, wire
 from .dataflow import schedule
 from .executor import Limits, NotebookRun, run_notebook
 from .reconstruct import reconstruct
@@ -173,14 +173,7 @@ def judge_lost(task: Task, error: str) -> Result:
 
 def _hwm(pid) -> float:
     """Peak resident memory (VmHWM) of a process, MiB."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return leftovers.peak_rss(pid) / 2**20
 
 
 def safe_grade_submission(task: Task) -> Result:
