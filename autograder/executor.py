@@ -7,6 +7,7 @@ when the examiner's own execution of it raised nothing. Nothing the student's pr
 says is taken as a verdict, and rendered outputs never decide a grade.
 """
 import os
+import queue
 import signal
 import socket
 import time
@@ -124,7 +125,9 @@ class Session:
                     if msg["msg_type"] == "kernel_info_reply":
                         break
                 break
-            except Exception:  # noqa: BLE001 - queue.Empty: not up yet
+            except queue.Empty:  # not up yet
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: ask again
                 pass
             self._check_alive()
             if time.monotonic() > deadline:
@@ -150,11 +153,13 @@ class Session:
         while True:
             try:
                 self.client.get_iopub_msg(timeout=0.2)
-            except Exception:  # noqa: BLE001 - queue.Empty
+            except queue.Empty:
+                return
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: the rest is dropped too
                 return
 
     def _collect(self, msg_id: str, outputs: list, budget: dict) -> bool:
-        """Take one iopub message for `msg_id` into `outputs`; True when the kernel went idle."""
+        """Take one iopub message for `msg_id` into `outputs`; True when the kernel went idle. queue.Empty: none came."""
         msg = self.client.get_iopub_msg(timeout=0.05)
         if msg["parent_header"].get("msg_id") != msg_id:
             return False
@@ -201,7 +206,9 @@ class Session:
             try:
                 idle = self._collect(msg_id, outputs, budget) or idle
                 continue
-            except Exception:  # noqa: BLE001 - queue.Empty
+            except queue.Empty:
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
                 pass
             if reply is None:
                 reply = self._reply(msg_id)
@@ -215,7 +222,9 @@ class Session:
     def _reply(self, msg_id: str):
         try:
             msg = self.client.get_shell_msg(timeout=0)
-        except Exception:  # noqa: BLE001 - queue.Empty
+        except queue.Empty:
+            return None
+        except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
             return None
         parent = msg.get("parent_header")  # a kernel can send anything on its shell socket: never trust the shape
         if not isinstance(parent, dict) or parent.get("msg_id") != msg_id:
@@ -245,7 +254,9 @@ class Session:
                 break
             try:
                 idle = self._collect(msg_id, outputs, budget) or idle
-            except Exception:  # noqa: BLE001 - queue.Empty
+            except queue.Empty:
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
                 pass
             if kernel_reply is None:
                 kernel_reply = self._reply(msg_id)
@@ -283,7 +294,9 @@ class Session:
             try:
                 idle = self._collect(msg_id, outputs, budget) or idle
                 continue
-            except Exception:  # noqa: BLE001
+            except queue.Empty:
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
                 pass
             if kernel_reply is None:
                 kernel_reply = self._reply(msg_id)
