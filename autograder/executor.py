@@ -11,7 +11,7 @@ import queue
 import signal
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from jupyter_client import BlockingKernelClient
 from . import leftovers, sanitize, wire
@@ -68,9 +68,6 @@ class NotebookRun:
     wall_s: float = 0.0
     peak_rss_mib: float = 0.0
     leftovers: list = field(default_factory=list)  # what of its sandbox outlived it (removed): empty when it held
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class KernelDied(Exception):
