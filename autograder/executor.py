@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from jupyter_client import BlockingKernelClient
+
 from . import leftovers, sanitize, wire
 from .dataflow import student_names
 from .sandbox import KernelLauncher, cleanup, new_spec

@@ -47,7 +47,7 @@ def sysv_objects(uids, folder: str = "/proc/sysvipc") -> list[tuple[str, int, in
         except (OSError, ValueError):
             continue
         for row in rows:
-            fields = dict(zip(header, row))
+            fields = dict(zip(header, row, strict=False))  # a short row: the fields it has
             owner, creator = int(fields.get("uid", -1)), int(fields.get("cuid", -1))
             if owner in wanted or creator in wanted:
                 found.append((kind, int(row[1]), owner))

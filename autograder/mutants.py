@@ -202,6 +202,25 @@ def _state(value):
     return _digest(value)
 
 
+def _fork_entry(entry: Entry, shell, cells: list, solutions: dict) -> tuple[int, int]:
+    """Run `cells` with `entry`'s answer in a child forked from the warmed-up `shell`: (its pid, the read end of
+    the pipe its outcome comes back on, as JSON)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            answers = {entry.cell: entry.answer(solutions[entry.cell])}
+            out = _run_cells(shell, cells, answers)
+        except BaseException:  # noqa: BLE001 - report anything to the parent
+            out = {"error": traceback.format_exc()[-2000:]}
+        with os.fdopen(w, "w") as f:
+            json.dump(out, f)
+        os._exit(0)
+    os.close(w)
+    return pid, r
+
+
 def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, log=print) -> list[Outcome]:
     """Run `entries` against the source notebook(s) without the sandbox: fast, for writing catalogues."""
     os.environ.setdefault("EMBEDKIT_QUIET", "1")
@@ -224,26 +243,11 @@ def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, 
         del pre
         running: dict[int, tuple] = {}
         queue = list(todo)
-
-        def start(entry):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                try:
-                    answers = {entry.cell: entry.answer(solutions[entry.cell])}
-                    out = _run_cells(shell, plan[n:], answers)
-                except BaseException:  # noqa: BLE001 - report anything to the parent
-                    out = {"error": traceback.format_exc()[-2000:]}
-                with os.fdopen(w, "w") as f:
-                    json.dump(out, f)
-                os._exit(0)
-            os.close(w)
-            running[pid] = (entry, r, time.perf_counter())
-
         while queue or running:
             while queue and len(running) < jobs:
-                start(queue.pop(0))
+                entry = queue.pop(0)
+                pid, r = _fork_entry(entry, shell, plan[n:], solutions)
+                running[pid] = (entry, r, time.perf_counter())
             pid, _ = os.wait()
             entry, r, began = running.pop(pid)
             with os.fdopen(r) as f:

@@ -289,6 +289,7 @@ def run_kernel(spec: dict, setup: "Setup | None" = None, agent_sock=None) -> Non
                         "--IPKernelApp.quiet=True"])
         if setup is not None and agent_sock is not None:
             import builtins
+
             from autograder.agent import Agent
             setattr(builtins, spec["agent_name"], Agent(agent_sock, app.shell.user_ns, setup.shared))
         spec.clear()

@@ -7,7 +7,6 @@ import pytest
 from autograder.course import Course
 from embedkit.claims import PREFIX
 
-
 pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = Course().assignments()

@@ -21,10 +21,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import leftovers
 from autograder.executor import Limits
 from autograder.gradebook import LEDGER, summaries
 from autograder.pipeline import grade
-from autograder import leftovers
 from autograder.sandbox import _UID_BASE, can_isolate
 
 from adversarial import corpus

@@ -2,8 +2,8 @@
 import nbformat
 import pytest
 
-from autograder.course import Course
 from autograder import layout
+from autograder.course import Course
 from autograder.release import ReleaseError
 
 from adversarial import tiny_course as tc

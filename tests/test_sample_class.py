@@ -11,7 +11,6 @@ from autograder.course import Course
 from autograder.gradebook import cell_scores
 from autograder.sample_class import expected_scores
 
-
 pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = Course().assignments()
