@@ -106,4 +106,4 @@ clean:
 # Mutation testing: every catalogue entry (solutions/<a>/mutants.py) graded by the real grader, running only the
 # tests its changed answer cell can reach and the cells they need (autograder.dataflow); FULL=1 runs them all.
 mutants: student
-	$(OFFLINE) $(BIN)/python -m autograder.mutants --grade $(if $(FULL),--full) $(if $(COMPARE),--compare $(COMPARE)) $(ASSIGNMENT)
+	$(OFFLINE) $(BIN)/autograder mutants --grade $(if $(FULL),--full) $(if $(COMPARE),--compare $(COMPARE)) $(ASSIGNMENT)

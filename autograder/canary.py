@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict
 
 import nbformat
+import psutil
 
 from .executor import Limits, NotebookRun, run_notebook
 from .reconstruct import reconstruct
@@ -82,12 +83,13 @@ def _pids(plans: dict, launcher_for) -> tuple:
 
 
 def _alive(pid: int | None) -> int | None:
+    if not pid:
+        return None  # not started (psutil.Process(None) would be this process)
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError, TypeError):
+        state = psutil.Process(pid).status()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    return None if state in ("Z", "X") else pid
+    return None if state in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) else pid
 
 
 def _key(task: Task, limits: Limits) -> str:

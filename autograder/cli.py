@@ -47,7 +47,15 @@ def main(argv=None) -> int:
     p.add_argument("--students", type=int, default=20, help="class size (default 20)")
     p.add_argument("--jobs", type=int, default=settings.jobs, help=f"grading workers (default {settings.jobs})")
     p.add_argument("--skip-stock", action="store_true", help="only time this grader")
+
+    from . import mutants
+    p = sub.add_parser("mutants", help="mutation testing: do the assignments' tests catch wrong answers and pass "
+                       "right ones?", description=mutants.DESCRIPTION, epilog=mutants.EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    mutants.add_arguments(p)
     args = parser.parse_args(argv)
+    if args.command == "mutants":  # the course in this repository (its catalogues, its release), like `make mutants`
+        return mutants.run(args)
 
     work = args.work
     if args.command == "demo" and work is None:

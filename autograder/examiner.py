@@ -22,7 +22,6 @@ import types
 from . import wire
 from .agent import new_generator, setup_index, shared_reference
 
-
 # -- proxies for the student's objects ------------------------------------------------------------------------
 
 class StudentError(Exception):

@@ -7,13 +7,15 @@ when the examiner's own execution of it raised nothing. Nothing the student's pr
 says is taken as a verdict, and rendered outputs never decide a grade.
 """
 import os
+import queue
 import signal
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from jupyter_client import BlockingKernelClient
-from . import sanitize, wire
+
+from . import leftovers, sanitize, wire
 from .dataflow import student_names
 from .sandbox import KernelLauncher, cleanup, new_spec
 from .settings import Grading
@@ -68,9 +70,6 @@ class NotebookRun:
     peak_rss_mib: float = 0.0
     leftovers: list = field(default_factory=list)  # what of its sandbox outlived it (removed): empty when it held
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 class KernelDied(Exception):
     pass
@@ -124,7 +123,9 @@ class Session:
                     if msg["msg_type"] == "kernel_info_reply":
                         break
                 break
-            except Exception:  # noqa: BLE001 - queue.Empty: not up yet
+            except queue.Empty:  # not up yet
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: ask again
                 pass
             self._check_alive()
             if time.monotonic() > deadline:
@@ -144,23 +145,19 @@ class Session:
             return
         except (OSError, ValueError):
             pass
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        self.peak_rss = max(self.peak_rss, int(line.split()[1]) * 1024)
-        except OSError:
-            pass
+        self.peak_rss = max(self.peak_rss, leftovers.peak_rss(self.pid))
 
     def _drain(self) -> None:
         while True:
             try:
                 self.client.get_iopub_msg(timeout=0.2)
-            except Exception:  # noqa: BLE001 - queue.Empty
+            except queue.Empty:
+                return
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: the rest is dropped too
                 return
 
     def _collect(self, msg_id: str, outputs: list, budget: dict) -> bool:
-        """Take one iopub message for `msg_id` into `outputs`; True when the kernel went idle."""
+        """Take one iopub message for `msg_id` into `outputs`; True when the kernel went idle. queue.Empty: none came."""
         msg = self.client.get_iopub_msg(timeout=0.05)
         if msg["parent_header"].get("msg_id") != msg_id:
             return False
@@ -207,7 +204,9 @@ class Session:
             try:
                 idle = self._collect(msg_id, outputs, budget) or idle
                 continue
-            except Exception:  # noqa: BLE001 - queue.Empty
+            except queue.Empty:
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
                 pass
             if reply is None:
                 reply = self._reply(msg_id)
@@ -221,7 +220,9 @@ class Session:
     def _reply(self, msg_id: str):
         try:
             msg = self.client.get_shell_msg(timeout=0)
-        except Exception:  # noqa: BLE001 - queue.Empty
+        except queue.Empty:
+            return None
+        except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
             return None
         parent = msg.get("parent_header")  # a kernel can send anything on its shell socket: never trust the shape
         if not isinstance(parent, dict) or parent.get("msg_id") != msg_id:
@@ -251,7 +252,9 @@ class Session:
                 break
             try:
                 idle = self._collect(msg_id, outputs, budget) or idle
-            except Exception:  # noqa: BLE001 - queue.Empty
+            except queue.Empty:
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
                 pass
             if kernel_reply is None:
                 kernel_reply = self._reply(msg_id)
@@ -289,7 +292,9 @@ class Session:
             try:
                 idle = self._collect(msg_id, outputs, budget) or idle
                 continue
-            except Exception:  # noqa: BLE001
+            except queue.Empty:
+                pass
+            except Exception:  # noqa: BLE001 - a message the student's kernel malformed: dropped
                 pass
             if kernel_reply is None:
                 kernel_reply = self._reply(msg_id)

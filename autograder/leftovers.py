@@ -47,7 +47,7 @@ def sysv_objects(uids, folder: str = "/proc/sysvipc") -> list[tuple[str, int, in
         except (OSError, ValueError):
             continue
         for row in rows:
-            fields = dict(zip(header, row))
+            fields = dict(zip(header, row, strict=False))  # a short row: the fields it has
             owner, creator = int(fields.get("uid", -1)), int(fields.get("cuid", -1))
             if owner in wanted or creator in wanted:
                 found.append((kind, int(row[1]), owner))
@@ -90,13 +90,33 @@ def _remove_path(path: str) -> None:
         pass
 
 
-def _dying(pid: int) -> bool:
-    """Whether SIGKILL is pending for `pid`: killed, and on its way out (psutil does not show pending signals)."""
+def proc_status(pid) -> dict[str, str]:
+    """The fields of /proc/<pid>/status ({} when the process is gone): only for what psutil does not show,
+    the peak resident memory (VmHWM) and pending signals. `pid` may be "self"."""
     try:
         with open(f"/proc/{pid}/status") as f:
-            masks = [int(line.split()[1], 16) for line in f if line.startswith(("SigPnd:", "ShdPnd:"))]
-    except (OSError, ValueError, IndexError):
+            return {key: value.strip() for key, sep, value in (line.partition(":") for line in f) if sep}
+    except OSError:
+        return {}
+
+
+def peak_rss(pid) -> int:
+    """Peak resident memory (VmHWM) of a process, bytes (0: gone, or not shown)."""
+    try:
+        return int(proc_status(pid).get("VmHWM", "0 kB").split()[0]) * 1024
+    except (ValueError, IndexError):
+        return 0
+
+
+def _dying(pid: int) -> bool:
+    """Whether SIGKILL is pending for `pid`: killed, and on its way out (psutil does not show pending signals)."""
+    fields = proc_status(pid)
+    if not fields:
         return True  # gone already
+    try:
+        masks = [int(fields[key].split()[0], 16) for key in ("SigPnd", "ShdPnd") if key in fields]
+    except (ValueError, IndexError):
+        return True
     return any(mask & (1 << (9 - 1)) for mask in masks)  # SIGKILL is signal 9
 
 

@@ -38,6 +38,10 @@ from .course import Course
 from .layout import HIDDEN, visible_part
 from .sample_class import solution_code
 
+DESCRIPTION = """Mutation testing of the assignments' tests. Every entry of solutions/<assignment>/mutants.py
+(wrong answers that must lose points, correct alternatives that must keep full marks) and the generated
+copycats are run, and the mutation score of each assignment is printed."""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -222,6 +226,25 @@ def _state(value):
     return _digest(value)
 
 
+def _fork_entry(entry: Entry, shell, cells: list, solutions: dict) -> tuple[int, int]:
+    """Run `cells` with `entry`'s answer in a child forked from the warmed-up `shell`: (its pid, the read end of
+    the pipe its outcome comes back on, as JSON)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            answers = {entry.cell: entry.answer(solutions[entry.cell])}
+            out = _run_cells(shell, cells, answers)
+        except BaseException:  # noqa: BLE001 - report anything to the parent
+            out = {"error": traceback.format_exc()[-2000:]}
+        with os.fdopen(w, "w") as f:
+            json.dump(out, f)
+        os._exit(0)
+    os.close(w)
+    return pid, r
+
+
 def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, log=print) -> list[Outcome]:
     """Run `entries` against the source notebook(s) without the sandbox: fast, for writing catalogues."""
     os.environ.setdefault("EMBEDKIT_QUIET", "1")
@@ -244,26 +267,11 @@ def quick(course: Course, assignment: str, entries: list[Entry], jobs: int = 2, 
         del pre
         running: dict[int, tuple] = {}
         queue = list(todo)
-
-        def start(entry):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                try:
-                    answers = {entry.cell: entry.answer(solutions[entry.cell])}
-                    out = _run_cells(shell, plan[n:], answers)
-                except BaseException:  # noqa: BLE001 - report anything to the parent
-                    out = {"error": traceback.format_exc()[-2000:]}
-                with os.fdopen(w, "w") as f:
-                    json.dump(out, f)
-                os._exit(0)
-            os.close(w)
-            running[pid] = (entry, r, time.perf_counter())
-
         while queue or running:
             while queue and len(running) < jobs:
-                start(queue.pop(0))
+                entry = queue.pop(0)
+                pid, r = _fork_entry(entry, shell, plan[n:], solutions)
+                running[pid] = (entry, r, time.perf_counter())
             pid, _ = os.wait()
             entry, r, began = running.pop(pid)
             with os.fdopen(r) as f:
@@ -451,10 +459,16 @@ def report(outcomes: list[Outcome], assignment: str, log=print) -> dict:
             "copycats": len(copied), "copycats_kept": [o.entry.name for o in kept]}
 
 
-def main(argv=None) -> int:
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m autograder.mutants")
-    p.add_argument("assignments", nargs="*")
+EXAMPLES = """examples:
+  autograder mutants 01_types --only cosine    quick (no sandbox): 01_types' entries about cosine
+  autograder mutants --grade                   every catalogue through the real grader (what `make mutants` runs)
+  autograder mutants --grade --compare sample  also grade a stratified sample unpruned; any difference fails
+The exit status is 1 when a mutation score is under 95%, an alternative loses points or a copycat keeps full marks."""
+
+
+def add_arguments(p) -> None:
+    """The options of `autograder mutants` (and of `python -m autograder.mutants`)."""
+    p.add_argument("assignments", nargs="*", help="assignments to test (default: every one with a catalogue)")
     p.add_argument("--only", action="append", help="entries whose cell or name contains this text")
     p.add_argument("--jobs", type=int, default=None, help="grading workers (default: the grader's setting)")
     p.add_argument("--grade", action="store_true",
@@ -462,7 +476,18 @@ def main(argv=None) -> int:
     p.add_argument("--full", action="store_true", help="with --grade: run every cell of every entry (no pruning)")
     p.add_argument("--compare", choices=("sample", "all"),
                    help="with --grade: also grade the stratified sample (or every entry) in full; differences fail")
-    args = p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m autograder.mutants", description=DESCRIPTION, epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+def run(args) -> int:
+    """Run the catalogues `args` names (add_arguments' options) and print the scores; the exit status."""
     course = Course()
     if args.jobs is None:
         from .settings import load

@@ -15,8 +15,8 @@ from .course import Course
 from .executor import Limits
 from .gradebook import Writer
 from .intake import fingerprint, make_task, submissions
-from .reports import write_outputs
 from .records import Result
+from .reports import write_outputs
 from .score import score
 
 logger = logging.getLogger(__name__)

@@ -60,7 +60,6 @@ class Result:
     error: str = ""                  # set: nothing is recorded, the next run grades it again
     infrastructure: str = ""         # set: the canary (instructor solution) failed too; the batch stops
     canary: str = ""                 # "passed": a failure on the grader's side was judged the submission's own
-    worker_pid: int = 0
     wall_s: float = 0.0
     worker_peak_mib: float = 0.0
     zygote_peak_mib: float = 0.0

@@ -65,7 +65,7 @@ def item_analysis(items: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     out = []
     for (assignment, notebook, test), group in items.groupby(["assignment", "notebook", "test"], sort=False):
-        failures = Counter(m for m, p in zip(group.message, group.passed) if not p and m)
+        failures = Counter(m for m, p in zip(group.message, group.passed, strict=True) if not p and m)
         common = failures.most_common(1)
         out.append({"assignment": assignment, "notebook": notebook, "test": test, "points": group.points.max(),
                     "submissions": len(group), "pass_rate": round(group.passed.mean(), 3),

@@ -17,7 +17,6 @@ import nbformat
 
 from .course import Course
 
-STUDENTS = ("alice", "bob", "carol")
 ANSWERS = Path(__file__).resolve().parent / "sample_answers"
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 

@@ -317,7 +317,7 @@ def _decode_dict(tree, state, depth):
     keys = _keys(_decode([k for k, _ in pairs], state, depth))
     values = _decode([v for _, v in pairs], state, depth)
     try:
-        return dict(zip(keys, values))
+        return dict(zip(keys, values, strict=True))
     except (TypeError, ValueError):  # as for sets
         raise WireError("unhashable or incomparable dict key") from None
 
@@ -393,7 +393,7 @@ def _decode_frame(tree, state, depth):
     _check_labels(names)
     _check_labels(index)
     try:
-        frame = pd.DataFrame(dict(zip(names, columns)), index=index or None)
+        frame = pd.DataFrame(dict(zip(names, columns, strict=True)), index=index or None)
         frame.columns = names
         return frame[names[0]] if tree.get("series") and names else frame
     except Exception:  # noqa: BLE001 - pandas raises errors of many types (KeyError, InvalidIndexError, ...) on odd labels; their size is checked above
@@ -486,7 +486,7 @@ def _keys(keys: list, hashable: bool = True) -> list:
 def _few_distinct(keys: list, hashes: list, crowded: set) -> None:
     """At most MAX_SAME_HASH distinct keys for each crowded hash value (each key compared with that many)."""
     distinct: dict = {h: [] for h in crowded}
-    for key, h in zip(keys, hashes):
+    for key, h in zip(keys, hashes, strict=True):
         seen = distinct.get(h)
         if seen is None or any(_equal(key, other) for other in seen):
             continue

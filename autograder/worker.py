@@ -16,7 +16,7 @@ import traceback
 
 import nbformat
 
-from . import canary, sanitize, wire
+from . import canary, leftovers, sanitize, wire
 from .dataflow import schedule
 from .executor import Limits, NotebookRun, run_notebook
 from .reconstruct import reconstruct
@@ -51,7 +51,7 @@ def grade_submission(task: Task) -> Result:
     start = time.monotonic()
     limits = Limits(**task.limits)
     out = Result(student=task.student, assignment=task.assignment, fingerprint=task.fingerprint,
-                 timestamp=task.timestamp, worker_pid=os.getpid())
+                 timestamp=task.timestamp)
     for name, files in task.notebooks.items():
         out.notebooks[name] = _notebook(files, task, limits)
     if any(nb.run.failure for nb in out.notebooks.values()):
@@ -165,7 +165,7 @@ def _before_student_code(run: NotebookRun) -> bool:
 def judge_lost(task: Task, error: str) -> Result:
     """A task whose Dask workers died running it: the canary, on this worker, says whether the submission killed them."""
     out = Result(student=task.student, assignment=task.assignment, fingerprint=task.fingerprint,
-                 timestamp=task.timestamp, worker_pid=os.getpid())
+                 timestamp=task.timestamp)
     for name, files in task.notebooks.items():
         out.notebooks[name] = unrun(files, f"its grading killed the grading worker ({wire.clip(error, 300)})")
     return judge(task, out, Limits(**task.limits), retry=False, fresh=True)  # workers died: trust no earlier pass
@@ -173,14 +173,7 @@ def judge_lost(task: Task, error: str) -> Result:
 
 def _hwm(pid) -> float:
     """Peak resident memory (VmHWM) of a process, MiB."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return leftovers.peak_rss(pid) / 2**20
 
 
 def safe_grade_submission(task: Task) -> Result:

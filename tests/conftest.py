@@ -33,19 +33,30 @@ def graded_class(tmp_path_factory):
     return scratch, grades(scratch)
 
 
-SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)
+class Secrets:
+    """What of a source notebook must never reach students: its solutions, hidden tests and examiner-only cells."""
+
+    BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)
+
+    def public(self, source: str) -> str:
+        """A cell's source without its solution and hidden-test blocks: what the instructor shows openly."""
+        return self.BLOCK.sub("", source)
+
+    def lines(self, source_nb) -> list[str]:
+        """The non-trivial lines (over 25 characters) of a source notebook's solutions, hidden tests and
+        examiner-only cells:
+        none of them may reach students, unless the instructor also shows the same line in the open (a visible
+        test repeating a call, an API example in the text)."""
+        from autograder.reconstruct import is_examiner
+
+        shown = [cell for cell in source_nb.cells if not is_examiner(cell)]
+        public = "\n".join(self.public(cell.source) for cell in shown)
+        blocks = [block for cell in shown for _, block in self.BLOCK.findall(cell.source)]
+        blocks += [cell.source for cell in source_nb.cells if is_examiner(cell)]  # examiner-only cells, whole
+        return [line.strip() for block in blocks for line in block.splitlines()
+                if len(line.strip()) > 25 and line.strip() not in public]
 
 
-def secret_lines(source_nb) -> list[str]:
-    """The non-trivial lines (over 25 characters) of a source notebook's solutions, hidden tests and
-    examiner-only cells:
-    none of them may reach students, unless the instructor also shows the same line in the open (a visible
-    test repeating a call, an API example in the text)."""
-    from autograder.reconstruct import is_examiner
-
-    shown = [cell for cell in source_nb.cells if not is_examiner(cell)]
-    public = "\n".join(SECRET_BLOCK.sub("", cell.source) for cell in shown)
-    blocks = [block for cell in shown for _, block in SECRET_BLOCK.findall(cell.source)]
-    blocks += [cell.source for cell in source_nb.cells if is_examiner(cell)]  # examiner-only cells, whole
-    return [line.strip() for block in blocks for line in block.splitlines()
-            if len(line.strip()) > 25 and line.strip() not in public]
+@pytest.fixture(scope="session")
+def secrets() -> Secrets:
+    return Secrets()

@@ -148,13 +148,6 @@ class DaskCluster:
             client.wait_for_workers(self.n, timeout=120)
         return self
 
-    def worker_pids(self) -> dict[str, int]:
-        """{worker address: pid of the process that runs its tasks} (a nanny's child)."""
-        from dask.distributed import Client
-
-        with Client(self.address, timeout=30) as client:
-            return client.run(os.getpid)
-
     def stop(self, timeout: float = 60) -> list[int]:
         """SIGTERM every process group, workers first; returns the exit codes (all waited for)."""
         for proc in reversed(self.procs):

@@ -4,9 +4,8 @@ import re
 import nbformat
 import pytest
 
+from autograder.course import Course
 from embedkit.claims import PREFIX
-
-from conftest import Course
 
 pytestmark = pytest.mark.slow
 

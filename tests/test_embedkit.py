@@ -11,7 +11,6 @@ import torch
 import embedkit as ek
 from embedkit import checks
 
-
 # --- device -------------------------------------------------------------------------------------------------
 
 def test_device_auto_and_cpu(monkeypatch):

@@ -129,7 +129,7 @@ def _not_inputs(tree, used: set[str], texts: list | None = None) -> set[int]:
             targets = n.target.elts if isinstance(n.target, ast.Tuple) else [n.target]
             iterable = displays.get(n.iter.id, n.iter) if isinstance(n.iter, ast.Name) else n.iter
             if isinstance(n.iter, ast.Call) and _callee(n.iter) == "zip" and len(n.iter.args) == len(targets):
-                pairs = list(zip(targets, n.iter.args))
+                pairs = list(zip(targets, n.iter.args, strict=True))
             elif isinstance(iterable, (ast.List, ast.Tuple)) and isinstance(n.target, ast.Tuple) \
                     and all(isinstance(e, ast.Tuple) and len(e.elts) == len(targets) for e in iterable.elts):
                 pairs = [(t, e.elts[i]) for e in iterable.elts for i, t in enumerate(targets)]
@@ -187,7 +187,7 @@ def findings(block: str, sigs: dict, public: set = frozenset()) -> list[str]:
             if isinstance(want, ast.Name):
                 expected.add(want.id)
         if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
-            for op, right in zip(node.test.ops, node.test.comparators):
+            for op, right in zip(node.test.ops, node.test.comparators, strict=True):
                 if isinstance(op, (ast.Eq, ast.NotEq)):
                     calls = {id(c.func) for c in ast.walk(right) if isinstance(c, ast.Call)}
                     expected |= {n.id for n in ast.walk(right) if isinstance(n, ast.Name) and id(n) not in calls}

@@ -21,10 +21,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import leftovers
 from autograder.executor import Limits
 from autograder.gradebook import LEDGER, summaries
 from autograder.pipeline import grade
-from autograder import leftovers
 from autograder.sandbox import _UID_BASE, can_isolate
 
 from adversarial import corpus
@@ -68,21 +68,34 @@ def corpus_graded(tmp_path_factory):
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _mismatches(student: str, score, flag, results) -> list[str]:
+    """How one graded submission differs from the corpus's expectation (score, flag pattern)."""
+    got = results[student]
+    reasons = [reason for _, reason in got["flags"]]
+    wrong = []
+    if got["score"] != score:
+        wrong.append(f"{student}: score {got['score']}, expected {score} (flags: {reasons})")
+    if flag is None and reasons and not all("isolation" in r for r in reasons):
+        wrong.append(f"{student}: unexpected flags {reasons}")
+    if flag not in (None, "any") and not any(re.search(flag, r) for r in reasons):
+        wrong.append(f"{student}: no flag matching {flag!r} in {reasons}")
+    return wrong
+
+
 def test_corpus_scores_and_flags(corpus_graded):
     course, expected, report, results = corpus_graded
     assert not report["errors"], report["errors"]
-    wrong = []
-    for student, (score, flag) in expected.items():
-        if student in ISOLATED_ONLY and not can_isolate():
-            continue
-        got = results[student]
-        reasons = [reason for _, reason in got["flags"]]
-        if got["score"] != score:
-            wrong.append(f"{student}: score {got['score']}, expected {score} (flags: {reasons})")
-        if flag is None and reasons and not all("isolation" in r for r in reasons):
-            wrong.append(f"{student}: unexpected flags {reasons}")
-        if flag not in (None, "any") and not any(re.search(flag, r) for r in reasons):
-            wrong.append(f"{student}: no flag matching {flag!r} in {reasons}")
+    wrong = [line for student, (score, flag) in expected.items() if student not in ISOLATED_ONLY
+             for line in _mismatches(student, score, flag, results)]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("student", [pytest.param(student, marks=needs_root) for student in ISOLATED_ONLY])
+def test_attacks_only_the_full_sandbox_stops(corpus_graded, student):
+    """Attacks that only the namespaces, chroot and uids stop: without root each is reported as skipped (-ra)."""
+    _, expected, _, results = corpus_graded
+    assert student in expected, f"{student} is no longer in the adversarial corpus"
+    wrong = _mismatches(student, *expected[student], results)
     assert not wrong, "\n".join(wrong)
 
 

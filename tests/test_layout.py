@@ -3,10 +3,10 @@ import nbformat
 import pytest
 
 from autograder import layout
+from autograder.course import Course
 from autograder.release import ReleaseError
 
 from adversarial import tiny_course as tc
-from conftest import Course
 
 COURSE = Course()
 NOTEBOOKS = [(a, n) for a in COURSE.assignments() for n in COURSE.notebooks(a)]

@@ -6,8 +6,6 @@ import pytest
 from autograder.course import Course
 from autograder.publish import colab_url, publish
 
-from conftest import SECRET_BLOCK, secret_lines
-
 REPO = "https://github.com/acme/embeddings-student"
 
 
@@ -26,7 +24,7 @@ def test_contains_what_students_need(published):
     assert "autograder" not in (published / "pyproject.toml").read_text().split("[tool.setuptools.packages.find]")[1]
 
 
-def test_contains_no_solutions_hidden_tests_or_grading(published):
+def test_contains_no_solutions_hidden_tests_or_grading(published, secrets):
     course = Course()
     names = {p.relative_to(published).as_posix() for p in published.rglob("*") if p.is_file()}
     assert not [n for n in names if n.startswith(("solutions/", "autograder/", "grading/", "tests/"))], names
@@ -34,15 +32,15 @@ def test_contains_no_solutions_hidden_tests_or_grading(published):
     copied = [n for n in names if (published / n).read_bytes() in source_texts]
     assert not copied, f"files from solutions/ in the published tree: {copied}"
     notebooks = [nbformat.read(path, as_version=4) for path in course.source.rglob("*.ipynb")]
-    public = "\n".join(SECRET_BLOCK.sub("", cell.source) for nb in notebooks for cell in nb.cells)
+    public = "\n".join(secrets.public(cell.source) for nb in notebooks for cell in nb.cells)
     # a line the instructor shows openly in one notebook (a set-up helper, say) is no leak from another
-    secrets = [line for nb in notebooks for line in secret_lines(nb) if line not in public]
+    hidden = [line for nb in notebooks for line in secrets.lines(nb) if line not in public]
     for name in names:
         if name.endswith((".ipynb", ".py", ".md", ".toml")):
             text = (published / name).read_text()
             for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
                 assert marker not in text, f"{marker} in {name}"
-            leaked = [line for line in secrets if line in text]
+            leaked = [line for line in hidden if line in text]
             assert not leaked, f"solution or hidden-test lines in {name}: {leaked[:3]}"
 
 

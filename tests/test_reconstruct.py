@@ -63,3 +63,23 @@ def test_cli_help():
                          check=True).stdout
     for option in ("--jobs", "--scheduler", "--device", "--force", "--from", "--cell-timeout", "--mem-limit"):
         assert option in out
+
+
+def test_cli_mutants_forwards_to_the_mutation_tests(monkeypatch):
+    """`autograder mutants` (what `make mutants` calls) is autograder.mutants with the same options."""
+    from autograder import cli, mutants
+
+    seen = []
+
+    def run(args):
+        seen.append(args)
+        return 0
+
+    monkeypatch.setattr(mutants, "run", run)
+    assert cli.main(["mutants", "--grade", "--compare", "sample", "--only", "cosine", "01_types"]) == 0
+    (args,) = seen
+    assert args.grade and not args.full and args.compare == "sample" and args.only == ["cosine"]
+    assert args.assignments == ["01_types"] and args.jobs is None
+    out = subprocess.run([sys.executable, "-m", "autograder", "mutants", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "examples:" in out and "autograder mutants --grade" in out

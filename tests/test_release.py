@@ -4,10 +4,9 @@ import filecmp
 import nbformat
 import pytest
 
+from autograder.course import Course
 from autograder.release import release
 from autograder.sample_class import solution_code
-
-from conftest import Course, secret_lines
 
 COURSE = Course()
 NOTEBOOKS = [(a, n) for a in COURSE.assignments() for n in COURSE.notebooks(a)]
@@ -59,14 +58,14 @@ def test_sources_are_committed_without_outputs(assignment, notebook):
 
 
 @pytest.mark.parametrize("assignment,notebook", NOTEBOOKS)
-def test_student_notebook_has_no_solutions_or_hidden_tests(assignment, notebook):
+def test_student_notebook_has_no_solutions_or_hidden_tests(assignment, notebook, secrets):
     source = nbformat.read(COURSE.source / assignment / f"{notebook}.ipynb", as_version=4)
     student = nbformat.read(COURSE.release / assignment / f"{notebook}.ipynb", as_version=4)
     text = "\n".join(cell.source for cell in student.cells)
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text, f"{marker!r} found in the student version of {assignment}/{notebook}"
     # Every non-trivial line of a solution or of a hidden test must be gone.
-    leaked = [line for line in secret_lines(source) if line in text]
+    leaked = [line for line in secrets.lines(source) if line in text]
     assert not leaked, f"solution or hidden-test lines leaked into the student version: {leaked[:3]}"
 
 

@@ -7,10 +7,9 @@ fails on the stubs without crashing the run; bob proves a classic mistake is cau
 import nbformat
 import pytest
 
+from autograder.course import Course
 from autograder.gradebook import cell_scores
 from autograder.sample_class import expected_scores
-
-from conftest import Course
 
 pytestmark = pytest.mark.slow
 

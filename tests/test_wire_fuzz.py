@@ -432,7 +432,7 @@ def same(a, b) -> bool:
     if isinstance(a, complex):
         return type(b) is complex and same(a.real, b.real) and same(a.imag, b.imag)
     if isinstance(a, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, (set, frozenset)):
         return type(b) is set and a == b
     if isinstance(a, dict):
