@@ -200,6 +200,9 @@ def _export(course: Course, args) -> int:
     from .course import tools_on_path
     from .lms import PLUGINS
 
+    if args.roster and not args.roster.is_file():
+        print(f"error: no roster at {args.roster}", file=sys.stderr)
+        return 2
     tools_on_path()  # nbgrader's Gradebook runs alembic by name
     out = args.out or course.work / f"{args.lms}_grades.csv"
     traits = {"to": str(out), "roster": str(args.roster or ""), "assignment": args.assignment or []}

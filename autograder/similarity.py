@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import re
+import shutil
 import tokenize
 import zlib
 from collections import Counter, defaultdict
@@ -68,7 +69,19 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Match:
+    """Two answers of one cell that share fingerprints, as compare() scores them."""
+    a: Answer
+    b: Answer
+    shared: int               # fingerprints both hold, neither the stub's nor the class's
+    fraction: float           # shared over the smaller answer's own fingerprints
+    score: float              # robust z-score of the fraction among all pairs of the cell
+    flagged: bool
+
+
+@dataclass(frozen=True)
 class Pair:
+    """One row of similarity.csv."""
     assignment: str
     notebook: str
     cell: str
@@ -164,8 +177,8 @@ def read_answers(course: Course, assignment: str) -> dict[tuple[str, str], dict[
     return answers
 
 
-def compare(sources: dict[str, str], stub: str, options: Options = Options()) -> list[tuple[Answer, Answer, int, float, float, bool]]:
-    """Every pair of one cell's answers that shares a fingerprint: (a, b, shared, fraction, score, flagged)."""
+def compare(sources: dict[str, str], stub: str, options: Options = Options()) -> list[Match]:
+    """Every pair of one cell's answers (student -> source) that shares a fingerprint, highest score first."""
     stub_hashes = frozenset(kgrams(normalise(stub), options.k))
     answers = [Answer(s, src, fingerprints(src, options, stub_hashes)) for s, src in sorted(sources.items())]
     answers = [a for a in answers if a.prints]
@@ -187,8 +200,8 @@ def compare(sources: dict[str, str], stub: str, options: Options = Options()) ->
     for (i, j), fraction in fractions.items():
         score = (fraction - median) / spread
         flagged = counts[i, j] >= options.min_shared and fraction >= options.min_fraction and score >= options.min_z
-        found.append((answers[i], answers[j], counts[i, j], fraction, score, flagged))
-    return sorted(found, key=lambda row: -row[4])
+        found.append(Match(answers[i], answers[j], counts[i, j], fraction, score, flagged))
+    return sorted(found, key=lambda match: -match.score)
 
 
 def _common_limit(students: int, options: Options) -> float:
@@ -210,20 +223,19 @@ def report(course: Course, assignments: list[str] | None = None, options: Option
     rows: list[Pair] = []
     pages = course.work / "similarity"
     for assignment in assignments or course.assignments():
+        shutil.rmtree(pages / _safe(assignment), ignore_errors=True)  # no page of an earlier run stays behind
         stubs = {}
         for notebook in course.notebooks(assignment):
             release = course.release / assignment / f"{notebook}.ipynb"
             stubs[notebook] = answer_cells(release.read_text() if release.is_file() else None)
         for (notebook, cell), sources in sorted(read_answers(course, assignment).items()):
-            for a, b, shared, fraction, score, flagged in compare(sources, stubs[notebook].get(cell, ""), options):
-                if shared < options.min_shared:
+            for m in compare(sources, stubs[notebook].get(cell, ""), options):
+                if m.shared < options.min_shared:
                     continue
-                page = ""
-                if flagged:
-                    page = str(write_page(pages / _safe(assignment) / _safe(notebook) / _safe(cell), assignment, cell, a, b, fraction)
-                               .relative_to(course.work))
-                rows.append(Pair(assignment, notebook, cell, a.student, b.student, shared, round(fraction, 3),
-                                 round(score, 2), flagged, page))
+                folder = pages / _safe(assignment) / _safe(notebook) / _safe(cell)
+                page = str(write_page(folder, assignment, cell, m).relative_to(course.work)) if m.flagged else ""
+                rows.append(Pair(assignment, notebook, cell, m.a.student, m.b.student, m.shared, round(m.fraction, 3),
+                                 round(m.score, 2), m.flagged, page))
     write_csv(course.work / "similarity.csv", rows)
     log.info("similarity: %d pair(s) flagged of %d listed", sum(p.flagged for p in rows), len(rows))
     return rows
@@ -269,8 +281,9 @@ shares. Highlighted lines hold shared code. This is a pointer for a human reader
 </body></html>"""
 
 
-def write_page(folder: Path, assignment: str, cell: str, a: Answer, b: Answer, fraction: float) -> Path:
+def write_page(folder: Path, assignment: str, cell: str, match: Match) -> Path:
     """One flagged pair's answers side by side, shared lines highlighted; every student text escaped."""
+    a, b, fraction = match.a, match.b, match.fraction
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_safe(a.student)}__{_safe(b.student)}.html"
     path.write_text(PAGE.format(title=html.escape(f"{assignment} / {cell}: {a.student} and {b.student}"),

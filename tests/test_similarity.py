@@ -10,11 +10,6 @@ from autograder.course import Course
 from autograder.similarity import Options, compare, fingerprints, kgrams, normalise, report
 
 
-def _class(n: int, seed: int = 0) -> dict[str, str]:
-    rng = random.Random(seed)
-    return {f"s{i:03d}": render(rng, answer(rng, "first", blocks=6)) for i in range(n)}
-
-
 def test_normalise_keeps_structure_not_names_comments_or_strings():
     one = normalise("def f(xs):\n    # add\n    total = sum(xs)  # why\n    return np.sqrt(total) + len('abc')\n")
     two = normalise('def g(values):\n    s = sum(values)\n    return np.sqrt(s) + len("a long string")\n')
@@ -31,7 +26,7 @@ def test_renamed_and_reordered_copy_is_flagged_independent_answers_are_not():
     spec, rename = copy_of(rng, specs["s003"])
     sources["s031"] = render(rng, spec, rename)
     assert sources["s031"] != sources["s003"]
-    flagged = {(a.student, b.student) for a, b, *_, hit in compare(sources, stub("first")) if hit}
+    flagged = {(m.a.student, m.b.student) for m in compare(sources, stub("first")) if m.flagged}
     assert flagged == {("s003", "s031")}
 
 
@@ -47,10 +42,10 @@ def test_release_stub_and_class_wide_obvious_solution_do_not_count():
     sources = {f"s{i:03d}": head + obvious.format(**dict(zip("abcd", rng.sample(["x", "y", "z", "m", "n", "k", "t"], 4))))
                for i in range(30)}
     sources["s100"] = sources["s101"] = release
-    assert not [row for row in compare(sources, release) if row[-1]]
+    assert not [m for m in compare(sources, release) if m.flagged]
     # Without the class-wide exclusion every pair of the 30 shares all its code: the exclusion is what clears them.
-    rows = compare(sources, release, Options(share=1.0, common=10_000))
-    assert len(rows) == 30 * 29 // 2 and all(row[3] == 1.0 for row in rows)
+    matches = compare(sources, release, Options(share=1.0, common=10_000))
+    assert len(matches) == 30 * 29 // 2 and all(m.fraction == 1.0 for m in matches)
 
 
 def test_generated_class_precision_recall_report_and_pages(tmp_path, capsys):
