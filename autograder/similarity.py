@@ -62,10 +62,10 @@ class Token:
 
 @dataclass
 class Answer:
-    """One student's answer cell: its source and fingerprints (hash -> first and last line of the k-gram)."""
+    """One student's answer cell: its source and fingerprints (hash -> the lines its k-gram's tokens are on)."""
     student: str
     source: str
-    prints: dict[int, tuple[int, int]] = field(default_factory=dict)
+    prints: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,14 +133,14 @@ def winnow(hashes: list[int], window: int) -> list[int]:
     return sorted(chosen)
 
 
-def fingerprints(source: str, options: Options, exclude: frozenset = frozenset()) -> dict[int, tuple[int, int]]:
-    """Winnowed fingerprints of a cell, those in `exclude` left out: hash -> (first line, last line)."""
+def fingerprints(source: str, options: Options, exclude: frozenset = frozenset()) -> dict[int, tuple[int, ...]]:
+    """Winnowed fingerprints of a cell, those in `exclude` left out: hash -> the lines of its tokens."""
     tokens = normalise(source)
     hashes = kgrams(tokens, options.k)
-    prints: dict[int, tuple[int, int]] = {}
+    prints: dict[int, tuple[int, ...]] = {}
     for i in winnow(hashes, options.window):
         if hashes[i] not in exclude:
-            prints.setdefault(hashes[i], (tokens[i].line, tokens[i + options.k - 1].line))
+            prints.setdefault(hashes[i], tuple(sorted({t.line for t in tokens[i:i + options.k]})))
     return prints
 
 
@@ -261,8 +261,7 @@ def _safe(name: str) -> str:
 
 
 def _matched_lines(mine: Answer, other: Answer) -> set[int]:
-    return {line for h in mine.prints.keys() & other.prints.keys()
-            for line in range(mine.prints[h][0], mine.prints[h][1] + 1)}
+    return {line for h in mine.prints.keys() & other.prints.keys() for line in mine.prints[h]}
 
 
 def _column(answer: Answer, marked: set[int]) -> str:
