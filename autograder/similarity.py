@@ -7,10 +7,11 @@ hashed and winnowed (the minimum hash of each window of w k-grams: the MOSS meth
 and Aiken 2003). Fingerprints of the release notebook's own cell (stub, signature, docstring) are dropped,
 and so are those more students share than `Options.common` allows (the obvious solution). An inverted index
 from fingerprint to students gives every pair's shared count; a pair's fraction is its shared count over
-the smaller answer's own fingerprints (neither the stub's nor the class's), and its score a robust z-score (median and MAD of all pairs of the cell).
+the smaller answer's own fingerprints (neither the stub's nor the class's), and its score a robust z-score
+(median and MAD of all pairs of the cell, those sharing nothing included).
 
-Writes grading/similarity.csv and, per flagged pair, grading/similarity/<assignment>/<notebook>/<cell>/<a>__<b>.html
-with the matching lines side by side. It is a pointer for a human: it never changes a grade.
+Writes grading/similarity.csv and, per flagged pair,
+grading/similarity/<assignment>/<notebook>/<cell>/<a>__<b>.html with the matching lines side by side. It is a pointer for a human: it never changes a grade.
 Submissions are read as the grader reads them (intake.read_submission: never through a symlink).
 """
 import builtins
@@ -187,14 +188,14 @@ def compare(sources: dict[str, str], stub: str, options: Options = Options()) ->
         for h in answer.prints:
             index[h].append(i)
     limit = _common_limit(len(answers), options)
+    common = {h for h, holders in index.items() if len(holders) > limit}
+    for answer in answers:  # what is left is each answer's own code: neither the stub's nor the class's
+        answer.prints = {h: lines for h, lines in answer.prints.items() if h not in common}
     counts: Counter = Counter()
-    own = [0] * len(answers)  # each answer's fingerprints that are neither the stub's nor the class's
-    for holders in index.values():
-        if len(holders) <= limit:
+    for h, holders in index.items():
+        if h not in common:
             counts.update(combinations(holders, 2))
-            for i in holders:
-                own[i] += 1
-    fractions = {(i, j): n / max(1, min(own[i], own[j])) for (i, j), n in counts.items()}
+    fractions = {(i, j): n / max(1, min(len(answers[i].prints), len(answers[j].prints))) for (i, j), n in counts.items()}
     median, spread = _robust(list(fractions.values()), len(answers) * (len(answers) - 1) // 2, options.mad_floor)
     found = []
     for (i, j), fraction in fractions.items():
