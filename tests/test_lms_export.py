@@ -121,3 +121,17 @@ def test_nbgrader_export_loads_the_plugin(db, tmp_path):
     assert app.plugin_class is CanvasExportPlugin
     app.start()
     assert _rows(out)[0][:5] == CANVAS_IDENTITY
+
+
+def test_roster_reads_lms_headers_as_an_lms_writes_them(tmp_path):
+    from autograder.intake import read_roster, read_roster_entries
+
+    path = tmp_path / "roster.csv"
+    path.write_text("\ufeffStudent ID,Name,Canvas ID,SIS User ID,SIS Login ID,Section,Email Address,ID number\n"
+                    "alice,\"Adams, Alice\",101,S001,alice01,A,alice@uni.edu,1001\nalice,dup,,,,,,\n\nbob,,,,,,,\n")
+    alice, bob = read_roster_entries(path)
+    assert (alice.student, alice.canvas_id, alice.sis_user_id, alice.sis_login_id, alice.section, alice.email,
+            alice.idnumber) == ("alice", "101", "S001", "alice01", "A", "alice@uni.edu", "1001")
+    assert bob.student == "bob" and bob.canvas_id == "" and read_roster(path) == ["alice", "bob"]
+    (tmp_path / "plain.csv").write_text("carol\ndave\n")  # the intake's plain list of ids still reads
+    assert read_roster(tmp_path / "plain.csv") == ["carol", "dave"]
