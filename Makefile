@@ -11,6 +11,9 @@ SCHEDULER ?=
 DB_URL ?=
 DB_URL_FILE ?=
 STUDENTS ?= 20
+LMS ?=
+ROSTER ?=
+ID_FIELD ?=
 export DEVICE JOBS SCHEDULER DB_URL DB_URL_FILE
 # nbgrader runs tools of its environment (alembic) by name.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -19,7 +22,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup student publish demo grade test test-fast lint browser lab bench bench-grade mutants lock clean
+.PHONY: help setup student publish demo grade export similarity test test-fast lint browser lab bench bench-grade mutants lock clean
 
 help:
 	@echo "make demo    build student notebooks, grade the sample class, print the grade table"
@@ -29,6 +32,8 @@ help:
 	@echo "make publish DEST=dir  write the student-facing tree (no solutions) to push to a public repository"
 	@echo "make grade   grade the submissions under grading/submitted in parallel on Dask, sandboxed"
 	@echo "             (ASSIGNMENT=..., JOBS=N, DEVICE=..., SCHEDULER=tcp://host:port, FORCE=1 to regrade)"
+	@echo "make export LMS=canvas|moodle  the gradebook as the LMS's grade import CSV (ROSTER=roster.csv, ID_FIELD=email|idnumber|username)"
+	@echo "make similarity  answer cells students share beyond the class: grading/similarity.csv (a pointer, never points)"
 	@echo "make lab     JupyterLab with nbgrader's extensions on this course (localhost only)"
 	@echo "make bench   wall time and peak memory of every solution notebook"
 	@echo "make bench-grade  stock nbgrader autograde vs this pipeline on a generated class (STUDENTS=20)"
@@ -62,6 +67,13 @@ demo: student
 
 grade: $(STAMP)
 	$(OFFLINE) $(BIN)/autograder grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(FORCE),--force)
+
+export: $(STAMP)
+	@test "$(LMS)" = canvas -o "$(LMS)" = moodle || { echo "usage: make export LMS=canvas|moodle [ROSTER=roster.csv] [ID_FIELD=email|idnumber|username]"; exit 2; }
+	$(OFFLINE) $(BIN)/autograder export --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER)) $(if $(ID_FIELD),--id-field $(ID_FIELD)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+similarity: $(STAMP)
+	$(OFFLINE) $(BIN)/autograder similarity $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 test: $(STAMP) browser lint
 	$(OFFLINE) $(BIN)/python -m pytest --durations=15

@@ -1,5 +1,5 @@
-"""The `autograder` command (also `python -m autograder`): release, publish, sample, grade, demo, bench,
-bench-grade, mutants. Every option goes after its subcommand; defaults come from autograder.settings."""
+"""The `autograder` command (also `python -m autograder`): release, publish, sample, grade, demo, export,
+similarity, bench, bench-grade. Every option goes after its subcommand; defaults come from autograder.settings."""
 import argparse
 import shutil
 import sys
@@ -40,6 +40,20 @@ def main(argv=None) -> int:
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         _grading_options(p, settings)
 
+    p = sub.add_parser("export", parents=[common], help="the gradebook as a Canvas or Moodle grade import CSV")
+    p.add_argument("--lms", choices=["canvas", "moodle"], required=True)
+    p.add_argument("--roster", type=Path, default=None, help="roster CSV: id column (id/student/student_id) plus "
+                   "LMS columns (name, canvas_id, sis_user_id, sis_login_id, section, email, username, idnumber); "
+                   "default: the gradebook's students")
+    p.add_argument("--id-field", choices=["email", "idnumber", "username"], default="email",
+                   help="moodle: the user field its identifier column matches (default email)")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
+    p.add_argument("--out", type=Path, default=None, help="output file (default: WORK/<lms>_grades.csv)")
+
+    p = sub.add_parser("similarity", parents=[common], help="answer cells shared between students beyond the "
+                       "class: grading/similarity.csv and a page per flagged pair (a pointer for a human, never points)")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
+
     sub.add_parser("bench", parents=[common], help="wall time and peak memory of every solution notebook")
     p = sub.add_parser("bench-grade", parents=[common], help="grade a generated class of every assignment with stock "
                        "`nbgrader autograde` and with this grader; print both wall times, the ratio, where the time goes")
@@ -78,6 +92,10 @@ def main(argv=None) -> int:
         _sample(course)
     elif args.command in ("grade", "demo"):
         return _grade(course, args)
+    elif args.command == "export":
+        return _export(course, args)
+    elif args.command == "similarity":
+        _similarity(course, args.assignment)
     elif args.command == "bench-grade":
         from .bench_grade import bench_grade
         bench_grade(course.root, args.assignment, args.students, args.jobs, stock=not args.skip_stock)
@@ -177,9 +195,47 @@ def _grade(course: Course, args) -> int:
     print(f"\ngraded {report['graded']}, unchanged {report['skipped']}, failed {len(report['errors'])}")
     if report.get("stopped"):
         print(report["stopped"], file=sys.stderr)
+    if args.command == "grade":
+        _similarity(course, args.assignment)
     print(f"grades: {course.work / 'grades.csv'}\nitem analysis: {course.work / 'item_analysis.csv'}\n"
           f"flagged for review: {flagged}\nfeedback: {course.feedback}")
     return 1 if report["errors"] else 0
+
+
+def _export(course: Course, args) -> int:
+    from nbgrader.api import Gradebook
+
+    from .course import tools_on_path
+    from .lms import PLUGINS
+
+    if args.roster and not args.roster.is_file():
+        print(f"error: no roster at {args.roster}", file=sys.stderr)
+        return 2
+    tools_on_path()  # nbgrader's Gradebook runs alembic by name
+    out = args.out or course.work / f"{args.lms}_grades.csv"
+    traits = {"to": str(out), "roster": str(args.roster or ""), "assignment": args.assignment or []}
+    if args.lms == "moodle":
+        traits["id_field"] = args.id_field
+    with Gradebook(course.db_url) as gradebook:
+        sheet = PLUGINS[args.lms](**traits).write(gradebook)
+    print(f"{args.lms} grades: {out} ({len(sheet.students)} students, {len(sheet.assignments)} assignments)")
+    missing = sorted({s for s, _ in sheet.missing})
+    if missing:
+        print("no grade in the gradebook (cells left EMPTY, not 0):")
+        for student in missing:
+            print(f"  {student}: {', '.join(a for s, a in sheet.missing if s == student)}")
+    if sheet.unlisted:
+        print(f"graded but not on the roster (left out): {', '.join(sheet.unlisted)}")
+    return 0
+
+
+def _similarity(course: Course, assignments: list[str] | None) -> None:
+    from .similarity import report
+
+    pairs = report(course, assignments)
+    flagged = [p for p in pairs if p.flagged]
+    print(f"similarity: {course.work / 'similarity.csv'} ({len(flagged)} pair(s) to look at, "
+          f"pages under {course.work / 'similarity'}; a pointer for a human, no grade changes)")
 
 
 def _sample(course: Course) -> None:

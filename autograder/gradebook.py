@@ -223,12 +223,17 @@ def grades(course: Course) -> pd.DataFrame:
     """Every graded submission in the gradebook: student, assignment, score, max_score."""
     from nbgrader.api import Gradebook
 
-    rows = []
     with Gradebook(course.db_url) as gradebook:
-        for assignment in gradebook.assignments:
-            for submission in gradebook.assignment_submissions(assignment.name):
-                rows.append({"student": submission.student.id, "assignment": assignment.name,
-                             "score": submission.score, "max_score": submission.max_score})
+        return read_grades(gradebook)
+
+
+def read_grades(gradebook) -> pd.DataFrame:
+    """Every graded submission in an open nbgrader Gradebook: student, assignment, score, max_score."""
+    rows = []
+    for assignment in gradebook.assignments:
+        for submission in gradebook.assignment_submissions(assignment.name):
+            rows.append({"student": submission.student.id, "assignment": assignment.name,
+                         "score": submission.score, "max_score": submission.max_score})
     return pd.DataFrame(rows, columns=["student", "assignment", "score", "max_score"])
 
 

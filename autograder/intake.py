@@ -150,16 +150,52 @@ def _roster_student(stem: str, notebooks: list[str], roster: list[str]) -> tuple
     return max(hits, key=len), notebook, ""
 
 
-def read_roster(path: Path) -> list[str]:
-    """Student ids from a CSV file: the column named id, student or student_id, else the first column."""
-    with open(path, newline="") as f:
+@dataclass(frozen=True)
+class RosterEntry:
+    """One student of the roster: the grader's id, and what an LMS knows them by (empty when not given)."""
+    student: str
+    name: str = ""
+    canvas_id: str = ""
+    sis_user_id: str = ""
+    sis_login_id: str = ""
+    section: str = ""
+    email: str = ""
+    username: str = ""
+    idnumber: str = ""
+
+
+# Roster columns an LMS export may carry, by their header (lower case, punctuation and spaces as "_").
+_ROSTER_FIELDS = {"name": "name", "canvas_id": "canvas_id", "sis_user_id": "sis_user_id",
+                  "sis_login_id": "sis_login_id", "section": "section", "email": "email",
+                  "email_address": "email", "username": "username", "idnumber": "idnumber", "id_number": "idnumber"}
+
+
+def read_roster_entries(path: Path) -> list[RosterEntry]:
+    """The roster CSV: the student id is the column named id, student or student_id, else the first column
+    (then there is no header row); the LMS columns (name, canvas_id, sis_user_id, sis_login_id, section,
+    email, username, idnumber) are read when present. A repeated id keeps its first row."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     if not rows:
         return []
-    header = [h.strip().lower() for h in rows[0]]
+    header = [re.sub(r"[^a-z0-9]+", "_", h.strip().lower()).strip("_") for h in rows[0]]
     column = next((header.index(h) for h in ("id", "student", "student_id") if h in header), None)
-    body = rows[1:] if column is not None else rows
-    return [r[column or 0].strip() for r in body if r and r[column or 0].strip()]
+    fields = {_ROSTER_FIELDS[h]: i for i, h in enumerate(header) if h in _ROSTER_FIELDS} if column is not None else {}
+    entries: dict[str, RosterEntry] = {}
+    for row in rows[1:] if column is not None else rows:
+        student = row[column or 0].strip() if len(row) > (column or 0) else ""
+        if not student:
+            continue
+        if student in entries:
+            log.warning("roster %s: student %r is listed twice, the first row is kept", path, student)
+            continue
+        entries[student] = RosterEntry(student, **{k: row[i].strip() for k, i in fields.items() if i < len(row)})
+    return list(entries.values())
+
+
+def read_roster(path: Path) -> list[str]:
+    """Student ids from a roster CSV (read_roster_entries)."""
+    return [entry.student for entry in read_roster_entries(path)]
 
 
 @dataclass(frozen=True)
