@@ -75,7 +75,7 @@ def copy_of(rng: random.Random, spec: dict) -> tuple[dict, dict[str, str]]:
     fresh = [w + "_" + str(rng.randint(1, 99)) for w in rng.sample(WORDS, len(spec["vars"]))]
     blocks = list(spec["blocks"])
     rng.shuffle(blocks)
-    return {"cell": spec["cell"], "blocks": blocks, "vars": spec["vars"]}, dict(zip(spec["vars"] + ["item"], fresh + ["el"]))
+    return {"cell": spec["cell"], "blocks": blocks, "vars": spec["vars"]}, dict(zip(spec["vars"] + ["item"], fresh + ["el"], strict=False))
 
 
 def _notebook(sources: dict[str, str]) -> str:

@@ -201,7 +201,7 @@ def test_a_test_reached_from_another_exercise_is_a_cross_charge():
                  ("answer", "def twice_shift(x):\n    return scale(x) + 1\n"),
                  ("answer", "def other(x):\n    return x\n"),
                  ("test", "assert twice_shift(1) == 3 and other(1) == 1\n")),
-        ["setup", "scale", "test_scale", "shift", "other", "test_shift"])]
+        ["setup", "scale", "test_scale", "shift", "other", "test_shift"], strict=True)]
     assert [(c.answer, c.test) for c in cross_charges(cells, 1)] == [("scale", "test_shift")]
 
 
@@ -210,7 +210,8 @@ def test_every_cross_charge_of_the_course_is_documented(assignment):
     """One mistake, one charge: a test that another exercise's mistake can reach is listed in the catalogue's
     BUILDS_ON, with where the notebook tells the student that this exercise builds on that one."""
     from autograder.course import Course
-    from autograder.mutants import builds_on, cross_charges as course_charges
+    from autograder.mutants import builds_on
+    from autograder.mutants import cross_charges as course_charges
 
     course = Course(Path(__file__).resolve().parents[1])
     found, declared = course_charges(course, assignment), builds_on(course, assignment)

@@ -39,7 +39,7 @@ def test_release_stub_and_class_wide_obvious_solution_do_not_count():
                "        {c}[{d}] = np.clip({c}[{d}], -1.0, 1.0)\n    return {c}.mean(axis=0).tolist()\n")
     rng = random.Random(3)
     head = "\n".join(release.splitlines()[:6]) + "\n"
-    sources = {f"s{i:03d}": head + obvious.format(**dict(zip("abcd", rng.sample(["x", "y", "z", "m", "n", "k", "t"], 4))))
+    sources = {f"s{i:03d}": head + obvious.format(**dict(zip("abcd", rng.sample(["x", "y", "z", "m", "n", "k", "t"], 4), strict=True)))
                for i in range(30)}
     sources["s100"] = sources["s101"] = release
     assert not [m for m in compare(sources, release) if m.flagged]
