@@ -470,8 +470,12 @@ def _zygote_main() -> None:
             reply = {"status": None if status is None else _describe(status), "alive": status is None and _alive(pid)}
         else:
             reply = {"error": f"unknown op {op!r}"}
-        out.write(json.dumps(reply) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps(reply) + "\n")
+            out.flush()
+        except BrokenPipeError:  # the worker went away during a long request (a set-up): as if stdin had closed
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # what is left in the buffer goes nowhere
+            break
     # stdin closed: the worker is gone. Leave nothing of its sandboxes behind.
     if examiners is not None:
         examiners.close()
