@@ -38,7 +38,8 @@ help:
 	@echo "make bench   wall time and peak memory of every solution notebook"
 	@echo "make bench-grade  stock nbgrader autograde vs this pipeline on a generated class (STUDENTS=20)"
 	@echo "make mutants mutation testing: each catalogue entry graded (only the tests it can reach, and what they need, run); prints mutation scores"
-	@echo "             (ASSIGNMENT=..., FULL=1 runs every cell, COMPARE=sample|all also grades entries in full and diffs)"
+	@echo "             (ASSIGNMENT=..., FULL=1 runs every cell, COMPARE=sample|all also grades entries in full and diffs,"
+	@echo "              OPERATORS=1 adds the operator mutants generated from the solutions)"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean   remove grading output and caches (keeps $(VENV))"
 	@echo "variables: DEVICE=auto|cpu|cuda  JOBS=N  ASSIGNMENT=name  SCHEDULER=tcp://host:port  STUDENTS=N"
@@ -118,4 +119,4 @@ clean:
 # Mutation testing: every catalogue entry (solutions/<a>/mutants.py) graded by the real grader, running only the
 # tests its changed answer cell can reach and the cells they need (autograder.dataflow); FULL=1 runs them all.
 mutants: student
-	$(OFFLINE) $(BIN)/autograder mutants --grade $(if $(FULL),--full) $(if $(COMPARE),--compare $(COMPARE)) $(ASSIGNMENT)
+	$(OFFLINE) $(BIN)/autograder mutants --grade $(if $(FULL),--full) $(if $(COMPARE),--compare $(COMPARE)) $(if $(OPERATORS),--operators) $(ASSIGNMENT)
