@@ -213,8 +213,8 @@ def _statements(statements: list[ast.stmt], killed: set[str], out: Effects) -> N
 def _simple(statement: ast.stmt, killed: set[str], out: Effects) -> None:
     """One statement taken whole (symtable resolves its scopes): reads not yet killed, binds, kills."""
     table = symtable.symtable(ast.unparse(statement), "<cell>", "exec")
-    loads, stores, nested, immediate = _names(table)
-    out.reads |= (loads - killed) | (nested - immediate) | (immediate - killed)
+    loads, stores, later, immediate = _names(table)
+    out.reads |= (loads - killed) | later | (immediate - killed)
     _bind(stores, out, imported=isinstance(statement, (ast.Import, ast.ImportFrom)))
     if isinstance(statement, _DEFINITE):
         killed |= _definite_targets(statement, stores)
@@ -234,9 +234,9 @@ _IMMEDIATE_SCOPES = frozenset({"listcomp", "setcomp", "dictcomp"})
 
 
 def _names(table: symtable.SymbolTable) -> tuple[set[str], set[str], set[str], set[str]]:
-    """(module-level loads, module-level stores, globals that nested scopes read or write, and those of them
-    read only by comprehensions that run on the spot) of one statement. A function's, lambda's or generator's
-    body runs later, when the name may be bound to something else."""
+    """(module-level loads, module-level stores, globals that nested scopes read or write later, and those read only
+    by comprehensions that run on the spot) of one statement. A function's, lambda's or generator's body runs
+    later, when the name may be bound to something else."""
     loads = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
     stores = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
     nested: set[str] = set()
@@ -252,7 +252,7 @@ def _names(table: symtable.SymbolTable) -> tuple[set[str], set[str], set[str], s
                     later.add(symbol.get_name())
                 if symbol.is_declared_global() and symbol.is_assigned():
                     stores.add(symbol.get_name())
-    return loads, stores, nested, nested - later
+    return loads, stores, later, nested - later
 
 
 def _definite_targets(statement: ast.stmt, stores: set[str]) -> set[str]:

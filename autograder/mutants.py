@@ -36,7 +36,7 @@ import nbformat
 
 from .course import Course
 from .layout import HIDDEN, visible_part
-from .sample_class import solution_code
+from .sample_class import _answers, solution_code
 
 DESCRIPTION = """Mutation testing of the assignments' tests. Every entry of solutions/<assignment>/mutants.py
 (wrong answers that must lose points, correct alternatives that must keep full marks) and the generated
@@ -78,10 +78,9 @@ def alternative(cell: str, name: str, source: str | None = None, replace=()) -> 
 def catalogue(course: Course, assignment: str, copycats: bool = False, operators: bool = False) -> list[Entry]:
     """The assignment's catalogue entries; with `copycats`, the generated copycat mutants after them; with
     `operators`, the operator mutants of its solutions (autograder.operators) too."""
-    path = course.source / assignment / "mutants.py"
-    if not path.is_file():
+    spec = _spec(course, assignment)
+    if not spec:
         return []
-    spec = runpy.run_path(str(path))
     entries = list(spec.get("MUTANTS", [])) + list(spec.get("ALTERNATIVES", []))
     if operators:
         entries += operator_entries(course, assignment)
@@ -101,25 +100,27 @@ def catalogue(course: Course, assignment: str, copycats: bool = False, operators
     return entries
 
 
+def _spec(course: Course, assignment: str) -> dict:
+    """The names the assignment's catalogue file defines ({} when it has none)."""
+    path = course.source / assignment / "mutants.py"
+    return runpy.run_path(str(path)) if path.is_file() else {}
+
+
 def operator_entries(course: Course, assignment: str) -> list[Entry]:
     """The operator mutants of every answer cell of the assignment's solutions (autograder.operators)."""
     from .operators import mutations
 
     entries = []
     for notebook in course.notebooks(assignment):
-        source_nb = nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4)
-        for cell in source_nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if cell.cell_type == "code" and meta.get("solution"):
-                entries += [Entry(m.cell, m.name, source=m.source, operator=True)
-                            for m in mutations(meta["grade_id"], solution_code(cell.source))]
+        answers = _answers(nbformat.read(course.source / assignment / f"{notebook}.ipynb", as_version=4))
+        entries += [Entry(m.cell, m.name, source=m.source, operator=True)
+                    for cell, code in answers.items() for m in mutations(cell, code)]
     return entries
 
 
 def equivalent(course: Course, assignment: str) -> dict[str, str]:
     """The catalogue's EQUIVALENT: operator mutant name -> why no test can tell it from the solution."""
-    path = course.source / assignment / "mutants.py"
-    return dict(runpy.run_path(str(path)).get("EQUIVALENT", {})) if path.is_file() else {}
+    return dict(_spec(course, assignment).get("EQUIVALENT", {}))
 
 
 def cross_charges(course: Course, assignment: str) -> set[tuple[str, str]]:
@@ -142,8 +143,7 @@ def cross_charges(course: Course, assignment: str) -> set[tuple[str, str]]:
 
 def builds_on(course: Course, assignment: str) -> dict[tuple[str, str], str]:
     """The catalogue's BUILDS_ON: (answer cell, test of another exercise) -> where the notebook says so."""
-    path = course.source / assignment / "mutants.py"
-    return dict(runpy.run_path(str(path)).get("BUILDS_ON", {})) if path.is_file() else {}
+    return dict(_spec(course, assignment).get("BUILDS_ON", {}))
 
 
 @dataclass
@@ -380,7 +380,7 @@ def graded(course: Course, assignments: list[str], jobs: int = 2, log=print, onl
 def _submissions(course: Course, work: Course, assignments: list[str], only, prune: bool, compare,
                  results: dict[str, list[Outcome]], copycats: bool = True, operators: bool = False) -> dict[str, Submission]:
     """Write the batch under `work`: the solution, then every entry (pruned or not), then the sample in full."""
-    from .sample_class import _answers, _fill
+    from .sample_class import _fill
 
     batch: dict[str, Submission] = {}
     for assignment in assignments:
